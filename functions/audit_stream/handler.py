@@ -1,0 +1,86 @@
+"""DynamoDB stream -> audit events -> Firehose (-> S3), reporting only the records not delivered.
+
+The whole batch is mapped and sent first (PutRecordBatch calls of up to 500 records are far cheaper
+than one call per record); Powertools' BatchProcessor then turns the per-record outcome into the
+``batchItemFailures`` response, so Lambda checkpoints before the first failed record, retries from
+there, bisects, and finally sends what keeps failing to the on-failure queue.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from apikit import audit, firehose
+from apikit.clients import client
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+# Stop retrying this long before the Lambda timeout: the response must still get out.
+SAFETY_MARGIN_S = 5.0
+
+
+class NotDelivered(Exception):
+    """The record's audit event did not reach Firehose in this invocation."""
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = event.get("Records", [])
+    failed, unmapped = _deliver(records, context)
+
+    def check(record: DynamoDBRecord) -> None:
+        sequence = record.dynamodb.sequence_number if record.dynamodb else None
+        if sequence in unmapped:
+            raise ValueError(unmapped[sequence])
+        if sequence in failed:
+            raise NotDelivered(sequence)
+
+    return process_partial_response(event=event, record_handler=check, processor=processor, context=context)
+
+
+def _deliver(records: list[dict[str, Any]], context: Any) -> tuple[set[str], dict[str, str]]:
+    """Send the batch's audit events; returns (sequence numbers not delivered, unmappable ones)."""
+    stage = os.environ.get("STAGE", "")
+    payloads: list[bytes] = []
+    sequences: list[str] = []
+    unmapped: dict[str, str] = {}
+    skipped = truncated = 0
+    for record in records:
+        sequence = record.get("dynamodb", {}).get("SequenceNumber", "")
+        try:
+            event = audit.audit_event(record, stage)
+        except (KeyError, TypeError, ValueError) as error:
+            unmapped[sequence] = f"cannot map stream record: {error!r}"
+            continue
+        if event is None:
+            skipped += 1
+            continue
+        payload, summarised = audit.encode(event)
+        truncated += summarised
+        payloads.append(payload)
+        sequences.append(sequence)
+
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
+    outcome = firehose.put_all(client("firehose"), os.environ["AUDIT_DELIVERY_STREAM"], payloads, deadline)
+    failed = {sequences[i] for i in outcome.failed}
+    logger.info(
+        "audit batch",
+        extra={
+            "records": len(records),
+            "events": len(payloads),
+            "skipped_non_item": skipped,
+            "truncated": truncated,
+            "unmappable": len(unmapped),
+            "not_delivered": len(failed),
+            "firehose_calls": outcome.calls,
+            "attempts": outcome.attempts,
+            "errors": dict(outcome.errors),
+        },
+    )
+    return failed, unmapped

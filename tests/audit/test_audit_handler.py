@@ -1,0 +1,118 @@
+"""The stream consumer end to end in-process: moto Firehose -> S3, partial batch failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from apikit import clients
+from audit_helpers import ROOT, Context, idempotency_record, item, load_module, s3_events, stream_record
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+
+@pytest.fixture
+def consumer(delivery: dict[str, Any]) -> Any:
+    return load_module(ROOT / "functions/audit_stream/handler.py", "audit_stream_handler")
+
+
+def test_every_item_change_lands_in_s3_once(consumer: Any) -> None:
+    records = [
+        stream_record("INSERT", new=item("a", version=1)),
+        stream_record("INSERT", new=idempotency_record()),
+        stream_record("MODIFY", old=item("a", version=1), new=item("a", version=2)),
+        stream_record("REMOVE", old=item("a", version=2)),
+    ]
+    response = consumer.handler({"Records": records}, Context())
+    assert response == {"batchItemFailures": []}
+    events = s3_events()
+    assert sorted(e["eventId"] for e in events) == sorted(
+        r["eventID"] for r in records if r is not records[1]
+    )
+    assert [e["eventName"] for e in sorted(events, key=lambda e: e["sequenceNumber"])] == [
+        "INSERT",
+        "MODIFY",
+        "REMOVE",
+    ]
+    assert {e["stage"] for e in events} == {"test"}
+
+
+def test_a_large_batch_is_split_into_calls_within_the_limits(consumer: Any, monkeypatch: Any) -> None:
+    calls: list[int] = []
+    real = clients.client("firehose")
+    original = real.put_record_batch
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(len(kwargs["Records"]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(real, "put_record_batch", counting)
+    records = [stream_record("INSERT", new=item(f"i{n}")) for n in range(1200)]
+    assert consumer.handler({"Records": records}, Context()) == {"batchItemFailures": []}
+    assert calls == [500, 500, 200]
+    assert len({e["eventId"] for e in s3_events()}) == 1200
+
+
+class PoisonClient:
+    """Rejects records containing a marker every time, as a record Firehose cannot take would be."""
+
+    def __init__(self, real: Any, marker: bytes) -> None:
+        self.real, self.marker, self.calls = real, marker, 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> Any:
+        self.calls += 1
+        good = [r for r in Records if self.marker not in r["Data"]]
+        if good:
+            self.real.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=good)
+        results = [
+            {"ErrorCode": "InvalidArgumentException", "ErrorMessage": "no"}
+            if self.marker in r["Data"]
+            else {"RecordId": "ok"}
+            for r in Records
+        ]
+        return {"FailedPutCount": len(Records) - len(good), "RequestResponses": results}
+
+
+def test_only_the_records_not_delivered_are_reported(consumer: Any, monkeypatch: Any) -> None:
+    poison = PoisonClient(clients.client("firehose"), b"POISON")
+    monkeypatch.setattr(consumer, "client", lambda service: poison)
+    monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: 0.0)
+    records = [
+        stream_record("INSERT", new=item("ok1")),
+        stream_record("INSERT", new=item("bad", name="POISON")),
+        stream_record("INSERT", new=item("ok2")),
+    ]
+    response = consumer.handler({"Records": records}, Context())
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+    assert sorted(e["itemId"] for e in s3_events()) == ["ok1", "ok2"]
+    assert poison.calls == 6  # the first call and five retries of the poison record alone
+
+
+def test_a_whole_failed_batch_is_a_function_error_so_lambda_bisects(consumer: Any, monkeypatch: Any) -> None:
+    poison = PoisonClient(clients.client("firehose"), b"POISON")
+    monkeypatch.setattr(consumer, "client", lambda service: poison)
+    monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: 0.0)
+    records = [stream_record("INSERT", new=item("bad", name="POISON"))]
+    with pytest.raises(BatchProcessingError):
+        consumer.handler({"Records": records}, Context())
+
+
+def test_an_unmappable_record_fails_alone(consumer: Any) -> None:
+    broken = stream_record("INSERT", new=item("x"))
+    broken["dynamodb"]["NewImage"]["name"] = {"ZZ": "?"}
+    good = stream_record("INSERT", new=item("y"))
+    response = consumer.handler({"Records": [broken, good]}, Context())
+    assert response == {"batchItemFailures": [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]}
+    assert [e["itemId"] for e in s3_events()] == ["y"]
+
+
+def test_retries_stop_before_the_lambda_timeout(consumer: Any, monkeypatch: Any) -> None:
+    poison = PoisonClient(clients.client("firehose"), b"POISON")
+    monkeypatch.setattr(consumer, "client", lambda service: poison)
+    records = [
+        stream_record("INSERT", new=item("bad", name="POISON")),
+        stream_record("INSERT", new=item("a")),
+    ]
+    # 5.05 s left and a 5 s safety margin: the first call only, no time to back off and retry.
+    response = consumer.handler({"Records": records}, Context(timeout_s=5.05))
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert poison.calls == 1
