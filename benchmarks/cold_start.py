@@ -1,0 +1,87 @@
+"""Measurement 1: cold init of every handler, interleaved with the baselines in the same run.
+
+Each sample is a fresh `python -I -S` interpreter with the Lambda layout and variables (see sandbox.py)
+that imports the runtime bootstrap's modules first, then times the import of the handler module with its
+module-level clients. A first, discarded round writes bytecode caches, as a deployment would ship them.
+"""
+
+import random
+import re
+from typing import Any
+
+from benchmarks.harness import BASELINE_ENTRIES, FLOOR, POWERTOOLS, SEED, Entry, run_worker
+from benchmarks.sandbox import Log, Sandbox
+from benchmarks.stats import ratio, summary
+
+SEED_TARGET = 1.2
+POWERTOOLS_TARGET = 0.6
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def measure(sandbox: Sandbox, handlers: list[Entry], runs: int, log: Log) -> dict[str, Any]:
+    """Median/min/max init per entry, ratios to seed-style and Powertools, distance from the floor."""
+    entries = [*handlers, *BASELINE_ENTRIES]
+    samples: dict[str, list[float]] = {e.name: [] for e in entries}
+    modules: dict[str, int] = {}
+    shuffler = random.Random(6)
+    for round_index in range(runs + 1):
+        order = entries[:]
+        shuffler.shuffle(order)
+        for entry in order:
+            result = run_worker(sandbox, entry, "cold")
+            if round_index > 0:
+                samples[entry.name].append(result["init_ms"])
+            modules[entry.name] = result["modules_imported"]
+        label = "warm-up (bytecode caches)" if round_index == 0 else f"{round_index}/{runs}"
+        log(f"  cold init round {label}: " + ", ".join(f"{e.name}={samples[e.name][-1]:.0f}ms"
+                                                      for e in entries if samples[e.name]))  # fmt: skip
+    stats = {name: summary(values) for name, values in samples.items()}
+    seed, powertools, floor = (stats[e.name]["median"] for e in (SEED, POWERTOOLS, FLOOR))
+    rows = []
+    for entry in entries:
+        median = stats[entry.name]["median"]
+        vs_seed, vs_pt = ratio(median, seed), ratio(median, powertools)
+        met = None
+        if not entry.is_baseline:
+            met = vs_seed is not None and vs_pt is not None
+            met = met and vs_seed <= SEED_TARGET and vs_pt <= POWERTOOLS_TARGET
+        rows.append(
+            {
+                "name": entry.name,
+                "role": entry.role,
+                **stats[entry.name],
+                "modules_imported": modules.get(entry.name),
+                "vs_seed": vs_seed,
+                "vs_powertools": vs_pt,
+                "above_floor_ms": median - floor,
+                "met": met,
+            }
+        )
+    return {
+        "id": "cold_init",
+        "title": "Cold init (fresh interpreter, handler module import with module-level clients)",
+        "status": "ok",
+        "unit": "ms",
+        "runs": runs,
+        "targets": {"vs_seed": f"<= {SEED_TARGET}x", "vs_powertools": f"<= {POWERTOOLS_TARGET}x"},
+        "rows": rows,
+    }
+
+
+def import_profile(sandbox: Sandbox, entry: Entry, top: int = 12) -> list[dict[str, Any]]:
+    """The biggest imports under the handler (`python -X importtime`), cumulative microseconds."""
+    result = run_worker(sandbox, entry, "cold", python_flags=("-X", "importtime"))
+    lines = []
+    for match in _IMPORTTIME.finditer(result["stderr"]):
+        self_us, cumulative_us, indent, name = match.groups()
+        lines.append({"module": name, "depth": (len(indent) - 1) // 2, "self_us": int(self_us),
+                      "cumulative_us": int(cumulative_us)})  # fmt: skip
+    # Everything after the runtime prelude belongs to the handler; the handler module is imported last.
+    handler_index = max(
+        i for i, line in enumerate(lines) if line["module"] == entry.module and not line["depth"]
+    )
+    start = handler_index
+    while start > 0 and lines[start - 1]["depth"] > 0:
+        start -= 1
+    mine = [line for line in lines[start : handler_index + 1] if line["depth"] <= 3]
+    return sorted(mine, key=lambda line: line["cumulative_us"], reverse=True)[:top]

@@ -1,0 +1,187 @@
+"""A Lambda-like import environment on this machine: task root, layer, runtime, environment variables.
+
+Lambda's Python runtime puts the function's folder, then the layer's `python/` folder, then the runtime's
+own site-packages (which bundles boto3) on sys.path, and sets variables such as LAMBDA_TASK_ROOT and
+AWS_LAMBDA_FUNCTION_NAME that libraries read at import (aws-xray-sdk picks a cheap local sampler when it
+sees them). Workers start with `python -I -S` and get exactly these paths, so nothing from the
+development virtualenv leaks into a measured import.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+REPO = Path(__file__).resolve().parent.parent
+# Outside the repository on purpose: linters and formatters must never walk into copies of libraries.
+CACHE = Path(os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "partner-items-bench")
+
+# What the Lambda Python runtime ships besides the standard library (boto3 and its dependencies).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# What the Powertools baseline would ship in its own package (it is not our layer's business).
+POWERTOOLS_PACKAGES = (
+    "aws_lambda_powertools",
+    "aws_xray_sdk",
+    "wrapt",
+    "fastjsonschema",
+    "typing_extensions.py",
+)
+# Modules the Lambda runtime bootstrap (awslambdaric) has imported before it imports the handler.
+RUNTIME_PRELUDE = (
+    "decimal",
+    "importlib",
+    "json",
+    "logging",
+    "math",
+    "os",
+    "socket",
+    "sys",
+    "time",
+    "traceback",
+    "warnings",
+)
+
+Log = Callable[[str], None]
+
+
+def _venv_site_packages() -> Path:
+    """The dev venv has the Lambda runtime's packages; link them rather than install them again."""
+    return Path(boto3.__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where each kind of code comes from in a measured interpreter."""
+
+    layer_paths: tuple[Path, ...]
+    runtime_path: Path
+    powertools_path: Path
+    layer_source: str
+    notes: list[str] = field(default_factory=list)
+
+    def sys_path(self, task_root: Path, kind: str) -> list[str]:
+        """sys.path for a handler of `kind` ('ours', 'powertools' or 'plain') whose folder is task_root."""
+        paths = [task_root]
+        if kind == "ours":
+            paths += self.layer_paths
+        elif kind == "powertools":
+            paths.append(self.powertools_path)
+        paths.append(self.runtime_path)
+        return [str(p) for p in paths]
+
+
+def _link_packages(target: Path, names: tuple[str, ...]) -> Path:
+    site = _venv_site_packages()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        link = target / name
+        if not link.exists():
+            link.symlink_to(site / name)
+    return target
+
+
+def _digest(*paths: Path) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        sha.update(path.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def _layer_from_build(log: Log) -> tuple[tuple[Path, ...], str] | None:
+    build_script = REPO / "scripts" / "build.py"
+    if not build_script.exists():
+        return None
+    log("  building the layer: scripts/build.py --target host")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(build_script), "--target", "host"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    layer_zip = REPO / "build" / "host" / "layer.zip"
+    if done.returncode != 0 or not layer_zip.exists():
+        log(f"  scripts/build.py failed ({done.returncode}); falling back: {done.stderr.strip()[-300:]}")
+        return None
+    extracted = CACHE / f"layer-{_digest(layer_zip)}"
+    if not extracted.exists():
+        tmp = extracted.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        with zipfile.ZipFile(layer_zip) as archive:
+            archive.extractall(tmp)
+        tmp.rename(extracted)
+    return (extracted / "python",), "build/host/layer.zip (scripts/build.py --target host)"
+
+
+def _layer_from_requirements(log: Log) -> tuple[tuple[Path, ...], str]:
+    requirements = REPO / "requirements" / "layer.txt"
+    deps = CACHE / f"layer-deps-{_digest(requirements)}"
+    if not deps.exists():
+        log("  installing requirements/layer.txt into the benchmark cache (once)")
+        tmp = deps.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(  # noqa: S603 - pip of our own interpreter
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "--no-compile", "--target", str(tmp), "-r", str(requirements)],
+            check=True,
+        )  # fmt: skip
+        tmp.rename(deps)
+    return (REPO / "shared", deps), "shared/ + pip install requirements/layer.txt (no scripts/build.py yet)"
+
+
+def prepare(log: Log, use_build: bool = True) -> Sandbox:
+    """Build (or reuse) the layer and the runtime folders the measured interpreters import from."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    built = _layer_from_build(log) if use_build else None
+    layer_paths, source = built or _layer_from_requirements(log)
+    return Sandbox(
+        layer_paths=layer_paths,
+        runtime_path=_link_packages(CACHE / "runtime", RUNTIME_PACKAGES),
+        powertools_path=_link_packages(CACHE / "powertools", POWERTOOLS_PACKAGES),
+        layer_source=source,
+    )
+
+
+def lambda_env(function_name: str, handler: str, task_root: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The variables the Lambda runtime and our Terraform set for a function (docs/design.md §1)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(task_root),
+        "_HANDLER": handler,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/25/[1]bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "STAGE": "bench",
+        "LOG_LEVEL": "INFO",
+        "CORS_ALLOWED_ORIGINS": "",
+        "POWERTOOLS_SERVICE_NAME": "partner-items-bench",
+        "TABLE_NAME": "bench-items",
+        "SEED_TABLE_NAME": "bench-seed-items",
+        "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
+        "CURSOR_SECRET_PARAMETER": "/bench/cursor-secret",
+        "AUDIT_DELIVERY_STREAM": "bench-audit",
+        "ITEM_SCHEMA_PATH": str(REPO / "shared" / "apikit" / "schemas" / "item_create.json"),
+    }
+    env.update(extra)
+    return env
