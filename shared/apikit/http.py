@@ -1,0 +1,214 @@
+"""API Gateway REST proxy events (v1.0) in, Lambda proxy responses out.
+
+``endpoint`` wraps a route function so that handlers read like the API: it resolves the partner from
+the authenticated API key, binds request ids to logs, renders ``ApiError`` and throttling as JSON,
+adds CORS headers, and turns anything unexpected into an opaque 500 (logged, never leaked).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apikit import logs
+from apikit.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    field_error,
+    from_client_error,
+)
+
+ITEM_BODY_LIMIT = 64 * 1024
+BATCH_BODY_LIMIT = 1024 * 1024
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
+_PARTNER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?$", re.IGNORECASE)
+
+log = logs.get_logger()
+
+
+@dataclass
+class Request:
+    """The parts of a proxy event a route needs; ``partner`` is the gateway-authenticated key id."""
+
+    event: dict[str, Any]
+    context: Any
+    partner: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A request header, case-insensitively."""
+        return self.headers.get(name.lower())
+
+    def item_id(self) -> str:
+        """The ``{id}`` path parameter, validated like a client-given id."""
+        value = self.path_params.get("id", "")
+        if not ID_PATTERN.match(value):
+            raise BadRequest("invalid id", errors=[field_error("id", "must match ^[A-Za-z0-9_-]{1,64}$")])
+        return value
+
+    def remaining_ms(self) -> int:
+        """Milliseconds left in this invocation (a generous default outside Lambda)."""
+        getter = getattr(self.context, "get_remaining_time_in_millis", None)
+        return int(getter()) if callable(getter) else 30_000
+
+    def json_body(self, limit: int = ITEM_BODY_LIMIT) -> Any:
+        """The body as JSON: 415 on a non-JSON content type, 413 above ``limit`` bytes, 400 if malformed."""
+        content_type = self.header("content-type")
+        if content_type is None or not _CONTENT_TYPE.match(content_type.strip()):
+            raise UnsupportedMediaType("Content-Type must be application/json")
+        raw = self.event.get("body")
+        if raw is None or raw == "":
+            raise BadRequest("request body is required")
+        if self.event.get("isBase64Encoded"):
+            if len(raw) > (limit + 2) // 3 * 4 + 4:
+                raise _too_large(limit)
+            try:
+                data = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise BadRequest("body is not valid base64") from exc
+        else:
+            data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        if len(data) > limit:
+            raise _too_large(limit)
+        try:
+            return json.loads(
+                data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+            )
+        except UnicodeDecodeError as exc:
+            raise BadRequest("body is not valid UTF-8") from exc
+        except ValueError as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from exc
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"body exceeds {limit} bytes")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A proxy response; ``body`` None means no body (204)."""
+    out_headers = {"Content-Type": "application/json"} if body is not None else {}
+    out_headers.update(headers or {})
+    return {
+        "statusCode": status,
+        "headers": out_headers,
+        "body": "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def etag(version: int) -> dict[str, str]:
+    """The ETag header of an item version (a quoted integer, as If-Match accepts it)."""
+    return {"ETag": f'"{version}"'}
+
+
+def _cors(origin: str | None) -> dict[str, str]:
+    allowed = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    if not origin or not allowed:
+        return {}
+    if "*" in allowed:
+        return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag,Retry-After"}
+    if origin in allowed:
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "ETag,Retry-After",
+            "Vary": "Origin",
+        }
+    return {}
+
+
+def _partner(event: dict[str, Any]) -> str | None:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    key_id = identity.get("apiKeyId")
+    if isinstance(key_id, str) and _PARTNER_PATTERN.match(key_id):
+        return key_id
+    return None
+
+
+Route = Callable[[Request], dict[str, Any]]
+
+
+def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Turn ``route(request) -> response`` into a Lambda ``handler(event, context)``."""
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        ctx = event.get("requestContext") or {}
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        partner = _partner(event)
+        token = logs.bind(
+            aws_request_id=getattr(context, "aws_request_id", None),
+            request_id=ctx.get("requestId"),
+            partner=partner,
+            route=f"{event.get('httpMethod', '')} {event.get('resource', '')}",
+        )
+        try:
+            result = _dispatch(route, event, context, partner, headers)
+            result["headers"].update(_cors(headers.get("origin")))
+            log.info(
+                "request",
+                extra={
+                    "status": result["statusCode"],
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return result
+        finally:
+            logs.unbind(token)
+
+    handler.__doc__ = route.__doc__
+    handler.__wrapped__ = route  # type: ignore[attr-defined]
+    return handler
+
+
+def _dispatch(
+    route: Route, event: dict[str, Any], context: Any, partner: str | None, headers: dict[str, str]
+) -> dict[str, Any]:
+    try:
+        if partner is None:
+            raise Forbidden("Forbidden")
+        request = Request(
+            event=event,
+            context=context,
+            partner=partner,
+            headers=headers,
+            query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
+            path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
+        )
+        return route(request)
+    except ApiError as exc:
+        if exc.status >= 500:
+            log.warning("service unavailable", extra={"error": exc.message})
+        return response(exc.status, exc.body(), exc.headers)
+    except Exception as exc:
+        mapped = from_client_error(exc)
+        if mapped is not None:
+            log.warning("throttled after retries", extra={"error": str(exc)})
+            return response(mapped.status, mapped.body(), mapped.headers)
+        log.exception("unhandled error")
+        return response(500, {"message": "internal error"})

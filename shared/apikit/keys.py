@@ -1,0 +1,50 @@
+"""The single-table key design (docs/design.md section 4); the table's shape comes from table.json.
+
+Every key starts with ``P#<partner>#`` so that no key of one partner can address another's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+TABLE_SPEC: dict[str, Any] = json.loads((Path(__file__).parent / "table.json").read_text())
+GSI1 = TABLE_SPEC["global_secondary_indexes"][0]["name"]
+TTL_ATTRIBUTE = TABLE_SPEC["ttl_attribute"]
+
+ITEM_SK = "ITEM"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
+
+
+def _prefix(partner: str) -> str:
+    return f"P#{partner}#"
+
+
+def item_key(partner: str, item_id: str) -> dict[str, dict[str, str]]:
+    """Primary key of an item, in wire format."""
+    return {"PK": {"S": f"{_prefix(partner)}I#{item_id}"}, "SK": {"S": ITEM_SK}}
+
+
+def owner_key(partner: str, user_id: str) -> str:
+    """GSI1 partition of one partner's end user: all of the user's items, sorted by creation."""
+    return f"{_prefix(partner)}U#{user_id}"
+
+
+def owner_sort_key(created_at: str, item_id: str) -> str:
+    """GSI1 sort key: fixed-width ISO timestamp then id, so newest-first is a reverse Query."""
+    return f"{created_at}#{item_id}"
+
+
+def idempotency_key(partner: str, client_key: str) -> dict[str, dict[str, str]]:
+    """Key of an idempotency record; the client's key is hashed (bounded size, no odd characters)."""
+    digest = hashlib.sha256(client_key.encode("utf-8")).hexdigest()
+    return {"PK": {"S": f"{_prefix(partner)}K#{digest}"}, "SK": {"S": IDEMPOTENCY_SK}}
+
+
+def belongs_to(partner: str, wire_key: dict[str, Any]) -> bool:
+    """Whether a key (e.g. a cursor's ExclusiveStartKey) is the partner's own."""
+    pk = wire_key.get("PK", {}).get("S", "")
+    return isinstance(pk, str) and pk.startswith(_prefix(partner))
