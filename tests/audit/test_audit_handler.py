@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -108,11 +109,14 @@ def test_an_unmappable_record_fails_alone(consumer: Any) -> None:
 def test_retries_stop_before_the_lambda_timeout(consumer: Any, monkeypatch: Any) -> None:
     poison = PoisonClient(clients.client("firehose"), b"POISON")
     monkeypatch.setattr(consumer, "client", lambda service: poison)
+    monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: high)  # slowest backoff
     records = [
         stream_record("INSERT", new=item("bad", name="POISON")),
         stream_record("INSERT", new=item("a")),
     ]
-    # 5.05 s left and a 5 s safety margin: the first call only, no time to back off and retry.
-    response = consumer.handler({"Records": records}, Context(timeout_s=5.05))
+    # 5.75 s left and a 5 s safety margin: backoffs of 0.2 s and 0.4 s fit, the 0.8 s one does not.
+    started = time.monotonic()
+    response = consumer.handler({"Records": records}, Context(timeout_s=5.75))
+    assert time.monotonic() - started < 0.8
     assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
-    assert poison.calls == 1
+    assert poison.calls == 3
