@@ -5,6 +5,7 @@ written in the key layout of docs/design.md §4 (our table) or keyed by `id` (th
 """
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +135,7 @@ def _create_tables(backend: Backend) -> None:
 @contextmanager
 def running(env: dict[str, str]) -> Iterator[Backend]:
     """Start a moto server on 127.0.0.1 with the tables named in env; stop it afterwards."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call drowns progress
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
