@@ -12,13 +12,12 @@ import os
 import time
 from typing import Any
 
-from apikit import audit, firehose
+from apikit import audit, firehose, logs, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.clients import client
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-logger = Logger()
+log = logs.get_logger("audit_stream")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 # Stop retrying this long before the Lambda timeout: the response must still get out.
@@ -29,8 +28,15 @@ class NotDelivered(Exception):
     """The record's audit event did not reach Firehose in this invocation."""
 
 
-@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    token = logs.bind(aws_request_id=context.aws_request_id)
+    try:
+        return _handle(event, context)
+    finally:
+        logs.unbind(token)
+
+
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records", [])
     failed, unmapped = _deliver(records, context)
 
@@ -69,7 +75,7 @@ def _deliver(records: list[dict[str, Any]], context: Any) -> tuple[set[str], dic
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
     outcome = firehose.put_all(client("firehose"), os.environ["AUDIT_DELIVERY_STREAM"], payloads, deadline)
     failed = {sequences[i] for i in outcome.failed}
-    logger.info(
+    log.info(
         "audit batch",
         extra={
             "records": len(records),
