@@ -746,6 +746,12 @@ class Runner:
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def in_flight(self, function_name: str) -> int:
+        """Invocations of ``function_name`` running now (what reserved concurrency limits)."""
+        pool = self._pool(function_name)
+        with pool.lock:
+            return pool.in_flight
+
     def worker_pids(self, function_name: str | None = None) -> list[int]:
         """Live worker process ids (tests and diagnostics)."""
         with self._lock:

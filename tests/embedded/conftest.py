@@ -47,6 +47,21 @@ def aws(moto_server: MotoServer):
             aws_secret_access_key="testing",
         )
 
+    client("iam").create_role(
+        RoleName="embedded-test",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
     return client
 
 
@@ -106,7 +121,3 @@ def deploy(aws):
         return name
 
     return _deploy
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value)
