@@ -89,8 +89,10 @@ def map_proxy_response(payload: Any) -> HttpResponse:
 
 
 def _proxy_headers(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    headers_raw = payload.get("headers") or {}
-    multi_raw = payload.get("multiValueHeaders") or {}
+    headers_raw = payload.get("headers")
+    multi_raw = payload.get("multiValueHeaders")
+    headers_raw = {} if headers_raw is None else headers_raw
+    multi_raw = {} if multi_raw is None else multi_raw
     if not isinstance(headers_raw, dict) or not isinstance(multi_raw, dict):
         raise MalformedResponse("headers and multiValueHeaders must be objects")
     headers: list[tuple[str, str]] = []
