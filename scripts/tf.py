@@ -1,0 +1,203 @@
+"""Run the root Terraform module with isolated state, optionally against a local AWS endpoint.
+
+Used by the embedded stack, the tests and the deploy scripts. Each caller passes its own TF_DATA_DIR
+and state directory, so `make run`, the tests and a user's AWS deploys never share state. Local
+endpoints come from an override file (as tflocal generates), never from edits to the modules; the
+file lives in the shared root module, so it is written and removed under an exclusive lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TF_ROOT = ROOT / "terraform"
+OVERRIDE_FILE = TF_ROOT / "zz_local_override.tf.json"
+LOCK_FILE = ROOT / ".local" / "terraform.lock"
+PLUGIN_SEARCH_ROOTS = ("/opt", "/usr/local/share", "/usr/share", str(Path.home() / ".terraform.d"))
+
+# Every service the root module talks to; each gets the local endpoint.
+SERVICES = (
+    "acm",
+    "apigateway",
+    "applicationautoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "firehose",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "xray",
+)
+
+
+class TerraformError(RuntimeError):
+    """A terraform command failed; the message carries its output."""
+
+
+def terraform_bin() -> str:
+    """The terraform executable (env TERRAFORM overrides PATH)."""
+    found = os.environ.get("TERRAFORM") or shutil.which("terraform")
+    if not found:
+        raise TerraformError("terraform is not on PATH (install Terraform >= 1.5 or set TERRAFORM)")
+    return found
+
+
+def plugin_dir() -> str | None:
+    """TF_PLUGIN_DIR, else a filesystem mirror holding hashicorp/aws (offline machines), else None."""
+    env = os.environ.get("TF_PLUGIN_DIR")
+    if env:
+        return env
+    for root in PLUGIN_SEARCH_ROOTS:
+        base = Path(root)
+        if not base.is_dir():
+            continue
+        for depth in ("*", "*/*"):
+            for hit in base.glob(f"{depth}/registry.terraform.io/hashicorp/aws"):
+                return str(hit.parent.parent.parent)
+    return None
+
+
+def override_document(endpoint_url: str, region: str = "us-east-1") -> dict[str, Any]:
+    """The provider block tflocal would generate for an endpoint."""
+    return {
+        "provider": {
+            "aws": {
+                "region": region,
+                "access_key": "test",
+                "secret_key": "test",
+                "skip_credentials_validation": True,
+                "skip_requesting_account_id": True,
+                "skip_metadata_api_check": True,
+                "skip_region_validation": True,
+                "s3_use_path_style": True,
+                "max_retries": 2,
+                "endpoints": [{service: endpoint_url for service in SERVICES}],
+            }
+        }
+    }
+
+
+def write_endpoint_override(endpoint_url: str, region: str = "us-east-1") -> Path:
+    """Write terraform/zz_local_override.tf.json; callers hold `endpoint_lock()` while it exists."""
+    OVERRIDE_FILE.write_text(json.dumps(override_document(endpoint_url, region), indent=2) + "\n")
+    return OVERRIDE_FILE
+
+
+@contextmanager
+def endpoint_lock() -> Iterator[None]:
+    """Exclusive lock over the root module while an override file may exist."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK_FILE.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def endpoint_override(endpoint_url: str | None, region: str = "us-east-1") -> Iterator[None]:
+    """Hold the lock, write the override (when an endpoint is given), and remove it afterwards."""
+    with endpoint_lock():
+        if endpoint_url:
+            write_endpoint_override(endpoint_url, region)
+        try:
+            yield
+        finally:
+            OVERRIDE_FILE.unlink(missing_ok=True)
+
+
+@dataclass
+class Terraform:
+    """terraform in the root module with its own data dir and state dir."""
+
+    data_dir: Path
+    state_dir: Path
+    root: Path = TF_ROOT
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TF_DATA_DIR": str(self.data_dir), "TF_IN_AUTOMATION": "1", **self.env}
+        env.setdefault("TF_INPUT", "0")
+        proc = subprocess.run(
+            [terraform_bin(), *args], cwd=self.root, env=env, text=True, capture_output=capture, check=False
+        )
+        if check and proc.returncode != 0:
+            raise TerraformError(
+                f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+            )
+        return proc
+
+    def init(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            "init",
+            "-input=false",
+            "-reconfigure",
+            f"-backend-config=workspace_dir={self.state_dir.resolve()}",
+            f"-backend-config=path={(self.state_dir / 'default.tfstate').resolve()}",
+        ]
+        plugins = plugin_dir()
+        if plugins:
+            args.append(f"-plugin-dir={plugins}")
+        self.run(*args)
+
+    def select_workspace(self, stage: str) -> None:
+        """`workspace select -or-create` (Terraform >= 1.4)."""
+        self.run("workspace", "select", "-or-create", stage)
+
+    def plan(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("plan", "-input=false", "-lock=false", *extra, check=check)
+
+    def apply(self, *extra: str) -> None:
+        self.run("apply", "-input=false", "-auto-approve", *extra)
+
+    def destroy(self, *extra: str) -> None:
+        self.run("destroy", "-input=false", "-auto-approve", *extra)
+
+    def output(self) -> dict[str, Any]:
+        """Outputs as plain values (sensitive ones included: callers decide what to print)."""
+        raw = json.loads(self.run("output", "-json").stdout or "{}")
+        return {name: item["value"] for name, item in raw.items()}
+
+
+def var_args(artifact_dir: Path) -> list[str]:
+    return [f"-var=artifact_dir={artifact_dir.resolve()}"]
+
+
+def deploy_local(
+    endpoint_url: str,
+    stage: str = "local",
+    state_dir: Path = ROOT / ".local" / "tfstate",
+    data_dir: Path = ROOT / ".local" / "tfdata",
+    target: str = "host",
+    region: str = "us-east-1",
+    extra_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Build, then init, select the stage's workspace, apply against endpoint_url; return the outputs."""
+    from scripts.build import build
+
+    stage_settings = json.loads((TF_ROOT / "stages" / f"{stage}.json").read_text())
+    artifact_dir = build(target, bool(stage_settings.get("bundle_layer", False)))
+    tf = Terraform(data_dir=data_dir, state_dir=state_dir)
+    with endpoint_override(endpoint_url, region):
+        tf.init()
+        tf.select_workspace(stage)
+        tf.apply(*var_args(artifact_dir), *extra_args)
+        return tf.output()

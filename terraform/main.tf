@@ -1,0 +1,188 @@
+locals {
+  # The workspace is the stage; its settings live in stages/<stage>.json (see stages/README.md).
+  stage_name  = terraform.workspace
+  stage_file  = "${path.module}/stages/${local.stage_name}.json"
+  stage_known = local.stage_name != "default" && fileexists(local.stage_file)
+  # An unknown workspace evaluates against local.json only so that the guard below can fail the plan
+  # with a clear message; nothing can be applied from it.
+  stage       = jsondecode(file(local.stage_known ? local.stage_file : "${path.module}/stages/local.json"))
+  name_prefix = "${var.project}-${local.stage_name}"
+
+  # Sources of truth read, never restated: manifests, schemas, the table's key design, the build.
+  functions_dir = "${path.module}/../functions"
+  manifests = {
+    for f in fileset(local.functions_dir, "*/function.json") : dirname(f) => jsondecode(file("${local.functions_dir}/${f}"))
+  }
+  schemas_dir  = "${path.module}/../shared/apikit/schemas"
+  schemas      = { for f in fileset(local.schemas_dir, "*.json") : trimsuffix(f, ".json") => file("${local.schemas_dir}/${f}") }
+  table_spec   = jsondecode(file("${path.module}/../shared/apikit/table.json"))
+  artifact_dir = var.artifact_dir != null ? var.artifact_dir : "${path.module}/../build/lambda"
+  build        = jsondecode(file("${local.artifact_dir}/manifest.json"))
+
+  function_names        = { for k, _ in local.manifests : k => "${local.name_prefix}-${k}" }
+  stream_function_names = [for k, m in local.manifests : local.function_names[k] if try(m.events.dynamodb_stream, null) != null]
+  async_dlq_names       = [for k, m in local.manifests : "${local.name_prefix}-${k}-dlq" if try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null]
+}
+
+# Fails the plan, before anything is created, in `default` or any workspace without a stage file.
+resource "terraform_data" "stage_guard" {
+  input = local.stage_name
+
+  lifecycle {
+    precondition {
+      condition     = local.stage_known
+      error_message = "Workspace \"${terraform.workspace}\" is not a stage. Run `terraform workspace select <stage>` with one of: ${join(", ", [for f in fileset("${path.module}/stages", "*.json") : trimsuffix(f, ".json")])} (settings in terraform/stages/<stage>.json)."
+    }
+    precondition {
+      condition     = !(try(local.stage.emulated, false) && (try(local.stage.table.autoscaling, null) != null || anytrue([for o in values(try(local.stage.functions.overrides, {})) : try(o.provisioned_concurrency, 0) > 0]) || try(local.stage.functions.defaults.provisioned_concurrency, 0) > 0))
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): autoscaling and provisioned concurrency do not work there."
+    }
+    precondition {
+      condition     = local.build.bundle_layer == try(local.stage.bundle_layer, false)
+      error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${try(local.stage.bundle_layer, false)}: run scripts/build.py ${try(local.stage.bundle_layer, false) ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
+    }
+  }
+}
+
+module "kms" {
+  source = "./modules/kms"
+
+  name                    = local.name_prefix
+  deletion_window_in_days = local.stage.kms_deletion_window_days
+}
+
+module "table" {
+  source = "./modules/table"
+
+  name                = "${local.name_prefix}-items"
+  spec                = local.table_spec
+  kms_key_arn         = module.kms.key_arn
+  billing_mode        = local.stage.table.billing_mode
+  autoscaling         = local.stage.table.autoscaling
+  pitr                = local.stage.table.pitr
+  deletion_protection = local.stage.table.deletion_protection
+  replicas            = local.stage.table.replicas
+}
+
+module "cursor_secret" {
+  source = "./modules/secret"
+
+  name       = "/${var.project}/${local.stage_name}/cursor-secret"
+  kms_key_id = module.kms.key_arn
+}
+
+module "layer" {
+  source = "./modules/layer"
+
+  name     = "${local.name_prefix}-apikit"
+  zip_path = "${local.artifact_dir}/${local.build.layer.path}"
+  enabled  = !local.build.bundle_layer
+}
+
+module "audit" {
+  source = "./modules/audit"
+
+  name_prefix                = local.name_prefix
+  stage                      = local.stage_name
+  kms_key_arn                = module.kms.key_arn
+  compression                = local.stage.audit.compression
+  buffering_size_mb          = local.stage.audit.buffering_size_mb
+  buffering_interval_seconds = local.stage.audit.buffering_interval_seconds
+  object_lock                = local.stage.audit.object_lock
+  force_destroy              = local.stage.audit.force_destroy
+  log_retention_days         = local.stage.log_retention_days
+  lifecycle_rules = {
+    transition_ia_days         = local.stage.audit.transition_ia_days
+    expiration_days            = local.stage.audit.expiration_days
+    noncurrent_expiration_days = local.stage.audit.noncurrent_expiration_days
+  }
+}
+
+module "functions" {
+  source = "./modules/functions"
+
+  name_prefix        = local.name_prefix
+  manifests          = local.manifests
+  artifacts          = { for k, _ in local.manifests : k => "${local.artifact_dir}/${local.build.functions[k].path}" }
+  layer_arns         = module.layer.arns
+  architecture       = local.build.architecture
+  kms_key_arn        = module.kms.key_arn
+  log_retention_days = local.stage.log_retention_days
+  concurrency        = local.stage.functions
+
+  resource_arns = {
+    table                 = [module.table.arn]
+    table_indexes         = values(module.table.index_arns)
+    table_stream          = [module.table.stream_arn]
+    cursor_secret         = [module.cursor_secret.arn]
+    audit_delivery_stream = [module.audit.delivery_stream_arn]
+    audit_dlq             = [module.audit.dlq_arn]
+  }
+
+  environment_values = {
+    TABLE_NAME              = module.table.name
+    CURSOR_SECRET_PARAMETER = module.cursor_secret.name
+    AUDIT_DELIVERY_STREAM   = module.audit.delivery_stream_name
+  }
+
+  common_environment = {
+    STAGE                    = local.stage_name
+    LOG_LEVEL                = local.stage.log_level
+    CORS_ALLOWED_ORIGINS     = join(",", local.stage.api.cors_origins)
+    POWERTOOLS_SERVICE_NAME  = var.project
+    AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
+  }
+}
+
+module "api" {
+  source = "./modules/api"
+
+  name                = local.name_prefix
+  stage_name          = local.stage_name
+  routes              = module.functions.routes
+  schemas             = local.schemas
+  cors_origins        = local.stage.api.cors_origins
+  throttle            = local.stage.api.throttle
+  logging_level       = local.stage.api.logging_level
+  metrics_enabled     = local.stage.api.metrics_enabled
+  manage_account_role = local.stage.api.manage_account_role
+  custom_domain       = local.stage.api.custom_domain
+  usage_plans         = local.stage.usage_plans
+  partners            = local.stage.partners
+  log_retention_days  = local.stage.log_retention_days
+  kms_key_arn         = module.kms.key_arn
+
+  targets = {
+    for k, _ in module.functions.routes : k => {
+      function_name = module.functions.functions[k].function_name
+      alias_name    = module.functions.functions[k].alias_name
+      invoke_arn    = module.functions.functions[k].alias_invoke_arn
+    }
+  }
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+
+  name_prefix           = local.name_prefix
+  kms_key_arn           = module.kms.key_arn
+  email                 = local.stage.alarms.email
+  function_names        = values(local.function_names)
+  stream_function_names = local.stream_function_names
+  api_name              = local.name_prefix
+  api_stage             = local.stage_name
+  table_name            = "${local.name_prefix}-items"
+  delivery_stream_name  = "${local.name_prefix}-audit"
+  dlq_names             = concat(["${local.name_prefix}-audit-dlq"], local.async_dlq_names)
+  thresholds = {
+    period_seconds     = local.stage.alarms.period_seconds
+    evaluation_periods = local.stage.alarms.evaluation_periods
+    lambda_errors      = local.stage.alarms.lambda_errors
+    lambda_throttles   = local.stage.alarms.lambda_throttles
+    api_5xx            = local.stage.alarms.api_5xx
+    api_latency_p99_ms = local.stage.alarms.api_latency_p99_ms
+    dynamodb_throttles = local.stage.alarms.dynamodb_throttles
+    iterator_age_ms    = local.stage.alarms.iterator_age_ms
+    dlq_depth          = local.stage.alarms.dlq_depth
+  }
+}

@@ -1,0 +1,116 @@
+variable "name" {
+  description = "API name and prefix of its keys and plans (includes the stage)."
+  type        = string
+}
+
+variable "description" {
+  description = "API description."
+  type        = string
+  default     = "Partner items API"
+}
+
+variable "stage_name" {
+  description = "API Gateway stage name (the deployment stage, e.g. dev)."
+  type        = string
+}
+
+variable "routes" {
+  description = "Route of each function by function name: method, path, request_model (schema name or null), api_key_required."
+  type = map(object({
+    method           = string
+    path             = string
+    request_model    = optional(string)
+    api_key_required = optional(bool, true)
+  }))
+}
+
+variable "targets" {
+  description = "Integration target of each routed function: function_name, alias_name and invoke_arn of its live alias."
+  type = map(object({
+    function_name = string
+    alias_name    = string
+    invoke_arn    = string
+  }))
+}
+
+variable "schemas" {
+  description = "JSON Schema (Draft-04) text by model name, from shared/apikit/schemas/<name>.json."
+  type        = map(string)
+}
+
+variable "cors_origins" {
+  description = "Allowed CORS origins; gateway responses carry the first one (empty: no CORS headers)."
+  type        = list(string)
+  default     = []
+}
+
+variable "throttle" {
+  description = "Stage-wide default method throttling (requests per second and burst)."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
+}
+
+variable "usage_plans" {
+  description = "Usage plan per tier: throttle (rate_limit, burst_limit) and quota (limit, period DAY|WEEK|MONTH)."
+  type = map(object({
+    throttle = object({ rate_limit = number, burst_limit = number })
+    quota    = object({ limit = number, period = string })
+  }))
+}
+
+variable "partners" {
+  description = "Usage plan tier of each partner, by partner id; each partner gets an API key."
+  type        = map(string)
+}
+
+variable "logging_level" {
+  description = "Execution logging level of every method: OFF, ERROR or INFO."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.logging_level)
+    error_message = "logging_level must be OFF, ERROR or INFO."
+  }
+}
+
+variable "metrics_enabled" {
+  description = "Publish per-method CloudWatch metrics."
+  type        = bool
+  default     = true
+}
+
+variable "integration_timeout_ms" {
+  description = "Integration timeout in milliseconds (50-29000)."
+  type        = number
+  default     = 29000
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access log group, in days."
+  type        = number
+  default     = 30
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the access log group."
+  type        = string
+}
+
+variable "manage_account_role" {
+  description = "Manage API Gateway's account-wide CloudWatch role (only one stage per account and region should)."
+  type        = bool
+  default     = false
+}
+
+variable "custom_domain" {
+  description = "Optional custom domain: domain_name, certificate_arn (ACM, same region), base_path (optional). TLS 1.2 is enforced."
+  type = object({
+    domain_name     = string
+    certificate_arn = string
+    base_path       = optional(string)
+  })
+  default = null
+}

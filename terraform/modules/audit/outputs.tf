@@ -1,0 +1,39 @@
+output "bucket_name" {
+  description = "Audit bucket name."
+  value       = aws_s3_bucket.this.bucket
+}
+
+output "bucket_arn" {
+  description = "Audit bucket ARN."
+  value       = aws_s3_bucket.this.arn
+}
+
+output "prefix" {
+  description = "Key prefix of delivered audit objects (Firehose appends YYYY/MM/DD/HH/)."
+  value       = local.prefix
+}
+
+output "delivery_stream_name" {
+  description = "Firehose delivery stream name."
+  value       = aws_kinesis_firehose_delivery_stream.this.name
+}
+
+output "delivery_stream_arn" {
+  description = "Firehose delivery stream ARN."
+  value       = aws_kinesis_firehose_delivery_stream.this.arn
+}
+
+output "dlq_name" {
+  description = "Audit dead-letter queue name."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "dlq_url" {
+  description = "Audit dead-letter queue URL."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_arn" {
+  description = "Audit dead-letter queue ARN."
+  value       = aws_sqs_queue.dlq.arn
+}

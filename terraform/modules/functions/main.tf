@@ -1,0 +1,252 @@
+data "aws_region" "this" {}
+
+locals {
+  region = data.aws_region.this.name
+
+  # One entry per manifest; everything the resources below need, with defaults applied.
+  functions = {
+    for name, m in var.manifests : name => {
+      description = try(m.description, name)
+      handler     = m.handler
+      runtime     = m.runtime
+      timeout     = m.timeout
+      memory_size = m.memory_size
+      env_names   = try(m.environment, [])
+      permissions = try(m.permissions, [])
+      route       = try(m.route, null)
+      stream      = try(m.events.dynamodb_stream, null)
+      # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
+      # destination): invoked asynchronously, so it gets a DLQ and an event invoke config.
+      async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
+      reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
+        var.concurrency.overrides[name].reserved_concurrency
+      ) : var.concurrency.defaults.reserved_concurrency
+      provisioned = try(var.concurrency.overrides[name].provisioned_concurrency, null) != null ? (
+        var.concurrency.overrides[name].provisioned_concurrency
+      ) : var.concurrency.defaults.provisioned_concurrency
+    }
+  }
+
+  async_functions  = { for k, f in local.functions : k => f if f.async }
+  stream_functions = { for k, f in local.functions : k => f if f.stream != null }
+  provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
+
+  unknown_resources = distinct(flatten([
+    for k, f in local.functions : [
+      for p in f.permissions : "${k}: ${p.resource}" if !contains(keys(var.resource_arns), p.resource)
+    ]
+  ]))
+  unknown_env = distinct(flatten([
+    for k, f in local.functions : [
+      for n in f.env_names : "${k}: ${n}" if !contains(keys(var.environment_values), n)
+    ]
+  ]))
+
+  # KMS use is allowed only through the services a function's manifest actions call.
+  kms_services = {
+    for k, f in local.functions : k => sort(distinct(concat(
+      ["lambda.${local.region}.amazonaws.com"],
+      [for p in f.permissions : "${split(":", p.actions[0])[0]}.${local.region}.amazonaws.com"],
+      f.async ? ["sqs.${local.region}.amazonaws.com"] : [],
+    )))
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.functions
+
+  name        = "${var.name_prefix}-${each.key}"
+  description = "Execution role of ${var.name_prefix}-${each.key}"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+# Exactly the manifest's actions on its symbolic resources (Sid ManifestN), plus what every function
+# needs to run: its own log group, X-Ray segments (no resource-level permissions exist for them) and
+# the stage key through the services it calls.
+resource "aws_iam_role_policy" "this" {
+  for_each = local.functions
+
+  name = "${var.name_prefix}-${each.key}"
+  role = aws_iam_role.this[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        for i, p in each.value.permissions : {
+          Sid      = "Manifest${i}"
+          Effect   = "Allow"
+          Action   = sort(p.actions)
+          Resource = var.resource_arns[p.resource]
+        }
+      ],
+      [
+        {
+          Sid      = "Logs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.this[each.key].arn}:*"
+        },
+        {
+          Sid      = "XRay"
+          Effect   = "Allow"
+          Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+          Resource = "*"
+        },
+        {
+          Sid       = "KmsViaServices"
+          Effect    = "Allow"
+          Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+          Resource  = var.kms_key_arn
+          Condition = { StringEquals = { "kms:ViaService" = local.kms_services[each.key] } }
+        },
+      ],
+      each.value.async ? [
+        {
+          Sid      = "AsyncDlq"
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
+          Resource = aws_sqs_queue.async_dlq[each.key].arn
+        }
+      ] : [],
+    )
+  })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.unknown_resources) == 0
+      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", keys(var.resource_arns))}."
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = local.functions
+
+  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+resource "aws_sqs_queue" "async_dlq" {
+  for_each = local.async_functions
+
+  name                      = "${var.name_prefix}-${each.key}-dlq"
+  message_retention_seconds = var.dlq_retention_seconds
+  kms_master_key_id         = var.kms_key_arn
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:No VPC resources to reach; DynamoDB, SSM and Firehose are public AWS endpoints reached over TLS.
+  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile per account; artifacts are built reproducibly and hashed instead.
+  #checkov:skip=CKV_AWS_116:Only asynchronously invoked functions get a DLQ (dynamic block); API and stream-mapped functions report failures to the caller or the mapping's on-failure queue.
+  for_each = local.functions
+
+  function_name                  = "${var.name_prefix}-${each.key}"
+  description                    = each.value.description
+  role                           = aws_iam_role.this[each.key].arn
+  runtime                        = each.value.runtime
+  handler                        = each.value.handler
+  timeout                        = each.value.timeout
+  memory_size                    = each.value.memory_size
+  architectures                  = [var.architecture]
+  filename                       = var.artifacts[each.key]
+  source_code_hash               = filebase64sha256(var.artifacts[each.key])
+  layers                         = var.layer_arns
+  publish                        = true
+  reserved_concurrent_executions = each.value.reserved == null ? -1 : each.value.reserved
+  kms_key_arn                    = var.kms_key_arn
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  environment {
+    variables = merge(
+      var.common_environment,
+      { for n in each.value.env_names : n => var.environment_values[n] },
+    )
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = each.value.async ? [aws_sqs_queue.async_dlq[each.key].arn] : []
+    content {
+      target_arn = dead_letter_config.value
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.unknown_env) == 0
+      error_message = "Manifests name unknown environment values (${join(", ", local.unknown_env)}); known: ${join(", ", keys(var.environment_values))}."
+    }
+  }
+}
+
+resource "aws_lambda_alias" "live" {
+  for_each = local.functions
+
+  name             = "live"
+  description      = "What callers invoke: the latest published version"
+  function_name    = aws_lambda_function.this[each.key].function_name
+  function_version = aws_lambda_function.this[each.key].version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  for_each = local.provisioned
+
+  function_name                     = aws_lambda_alias.live[each.key].function_name
+  qualifier                         = aws_lambda_alias.live[each.key].name
+  provisioned_concurrent_executions = each.value.provisioned
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.async_functions
+
+  function_name                = aws_lambda_alias.live[each.key].function_name
+  qualifier                    = aws_lambda_alias.live[each.key].name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_dlq[each.key].arn
+    }
+  }
+}
+
+# Stream consumers: settings straight from the manifest's events.dynamodb_stream. function_name is
+# the published version's ARN (an alias ARN plans with a perpetual diff on moto).
+resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
+  for_each = local.stream_functions
+
+  event_source_arn                   = one(var.resource_arns["table_stream"])
+  function_name                      = aws_lambda_function.this[each.key].qualified_arn
+  starting_position                  = try(each.value.stream.starting_position, "TRIM_HORIZON")
+  batch_size                         = try(each.value.stream.batch_size, 100)
+  maximum_batching_window_in_seconds = try(each.value.stream.maximum_batching_window_in_seconds, 0)
+  bisect_batch_on_function_error     = try(each.value.stream.bisect_batch_on_function_error, false)
+  maximum_retry_attempts             = try(each.value.stream.maximum_retry_attempts, -1)
+  maximum_record_age_in_seconds      = try(each.value.stream.maximum_record_age_in_seconds, -1)
+  parallelization_factor             = try(each.value.stream.parallelization_factor, 1)
+  function_response_types            = try(each.value.stream.function_response_types, [])
+
+  dynamic "destination_config" {
+    for_each = try(each.value.stream.on_failure, null) == null ? [] : [one(var.resource_arns[each.value.stream.on_failure])]
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.this]
+}

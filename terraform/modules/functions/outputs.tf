@@ -1,0 +1,48 @@
+output "functions" {
+  description = "Every function by manifest name: function_name, arn, version, qualified_arn, alias_arn, alias_invoke_arn, role_name, log_group."
+  value = {
+    for k, f in aws_lambda_function.this : k => {
+      function_name    = f.function_name
+      arn              = f.arn
+      version          = f.version
+      qualified_arn    = f.qualified_arn
+      alias_name       = aws_lambda_alias.live[k].name
+      alias_arn        = aws_lambda_alias.live[k].arn
+      alias_invoke_arn = aws_lambda_alias.live[k].invoke_arn
+      role_name        = aws_iam_role.this[k].name
+      log_group        = aws_cloudwatch_log_group.this[k].name
+    }
+  }
+}
+
+output "routes" {
+  description = "Route of every function that has one, by function name (method, path, request_model, api_key_required)."
+  value = {
+    for k, f in local.functions : k => {
+      method           = upper(f.route.method)
+      path             = f.route.path
+      request_model    = try(f.route.request_model, null)
+      api_key_required = try(f.route.api_key_required, true)
+    } if f.route != null
+  }
+}
+
+output "stream_function_names" {
+  description = "Names of the functions fed by the table's stream."
+  value       = [for k in keys(local.stream_functions) : aws_lambda_function.this[k].function_name]
+}
+
+output "dlq_urls" {
+  description = "URL of each asynchronous function's dead-letter queue, by queue name."
+  value       = { for k, q in aws_sqs_queue.async_dlq : q.name => q.url }
+}
+
+output "dlq_names" {
+  description = "Names of the asynchronous functions' dead-letter queues."
+  value       = [for q in aws_sqs_queue.async_dlq : q.name]
+}
+
+output "event_source_mapping_uuids" {
+  description = "UUID of each stream mapping, by function name."
+  value       = { for k, m in aws_lambda_event_source_mapping.dynamodb_stream : k => m.uuid }
+}

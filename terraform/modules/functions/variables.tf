@@ -1,0 +1,74 @@
+variable "name_prefix" {
+  description = "Prefix of every name (project and stage), e.g. items-dev."
+  type        = string
+}
+
+variable "manifests" {
+  description = "Function manifests by function name: the decoded functions/<name>/function.json files (design.md section 1)."
+  type        = any
+}
+
+variable "artifacts" {
+  description = "Path of each function's zip by function name (build/<target>/functions/<name>.zip)."
+  type        = map(string)
+}
+
+variable "layer_arns" {
+  description = "Layer version ARNs attached to every function (empty when the layer is bundled)."
+  type        = list(string)
+  default     = []
+}
+
+variable "architecture" {
+  description = "Instruction set the artifacts were built for."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "resource_arns" {
+  description = "ARNs of each symbolic resource that manifests name in permissions (table, table_indexes, table_stream, cursor_secret, audit_delivery_stream, audit_dlq)."
+  type        = map(list(string))
+}
+
+variable "environment_values" {
+  description = "Value of each environment name a manifest may ask for (TABLE_NAME, CURSOR_SECRET_PARAMETER, AUDIT_DELIVERY_STREAM)."
+  type        = map(string)
+}
+
+variable "common_environment" {
+  description = "Environment every function gets (STAGE, LOG_LEVEL, CORS_ALLOWED_ORIGINS, POWERTOOLS_SERVICE_NAME, AWS_XRAY_CONTEXT_MISSING)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "concurrency" {
+  description = "Reserved (null = unreserved) and provisioned (0 = none) concurrency: defaults plus per-function overrides."
+  type = object({
+    defaults = object({
+      reserved_concurrency    = optional(number)
+      provisioned_concurrency = optional(number, 0)
+    })
+    overrides = optional(map(object({
+      reserved_concurrency    = optional(number)
+      provisioned_concurrency = optional(number)
+    })), {})
+  })
+  default = { defaults = { reserved_concurrency = null, provisioned_concurrency = 0 } }
+}
+
+variable "log_retention_days" {
+  description = "Retention of each function's log group, in days."
+  type        = number
+  default     = 30
+}
+
+variable "kms_key_arn" {
+  description = "Stage KMS key: log groups, environment variables, DLQs, and the functions' KMS grants."
+  type        = string
+}
+
+variable "dlq_retention_seconds" {
+  description = "Message retention of the asynchronous functions' dead-letter queues (max 14 days)."
+  type        = number
+  default     = 1209600
+}
