@@ -94,22 +94,38 @@ def _digest(*paths: Path) -> str:
     return sha.hexdigest()[:16]
 
 
-def _layer_from_build(log: Log) -> tuple[tuple[Path, ...], str] | None:
+def build_artifacts(target: str, log: Log) -> tuple[Path | None, str]:
+    """Run scripts/build.py into the benchmark cache (never into build/, which `make run` reads).
+
+    Returns the artifact folder (with layer.zip, functions/, manifest.json), or None and the reason.
+    """
     build_script = REPO / "scripts" / "build.py"
     if not build_script.exists():
-        return None
-    log("  building the layer: scripts/build.py --target host")
+        return None, "scripts/build.py does not exist yet"
+    out = CACHE / "build"
+    log(f"  building artifacts: scripts/build.py --target {target} --out {out}")
     done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(build_script), "--target", "host"],
+        [sys.executable, str(build_script), "--target", target, "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
     )
-    layer_zip = REPO / "build" / "host" / "layer.zip"
-    if done.returncode != 0 or not layer_zip.exists():
-        log(f"  scripts/build.py failed ({done.returncode}); falling back: {done.stderr.strip()[-300:]}")
+    folder = out / target
+    if done.returncode != 0 or not (folder / "layer.zip").exists():
+        return (
+            None,
+            f"scripts/build.py --target {target} failed ({done.returncode}): {done.stderr.strip()[-300:]}",
+        )
+    return folder, f"scripts/build.py --target {target}"
+
+
+def _layer_from_build(log: Log) -> tuple[tuple[Path, ...], str] | None:
+    folder, reason = build_artifacts("host", log)
+    if folder is None:
+        log(f"  {reason}; falling back to pip install requirements/layer.txt")
         return None
+    layer_zip = folder / "layer.zip"
     extracted = CACHE / f"layer-{_digest(layer_zip)}"
     if not extracted.exists():
         tmp = extracted.with_suffix(".tmp")
@@ -117,7 +133,7 @@ def _layer_from_build(log: Log) -> tuple[tuple[Path, ...], str] | None:
         with zipfile.ZipFile(layer_zip) as archive:
             archive.extractall(tmp)
         tmp.rename(extracted)
-    return (extracted / "python",), "build/host/layer.zip (scripts/build.py --target host)"
+    return (extracted / "python",), "layer.zip of scripts/build.py --target host"
 
 
 def _layer_from_requirements(log: Log) -> tuple[tuple[Path, ...], str]:

@@ -1,0 +1,92 @@
+"""The benchmark suite runs end to end at a tiny size, so it cannot rot. Structure only, never timings."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report, stats
+from benchmarks.harness import BASELINE_ENTRIES, handler_entries
+
+REPO = Path(__file__).resolve().parents[2]
+IDS = ("cold_init", "first_request", "warm_overhead", "dynamodb_calls", "embedded", "make_run", "sizes")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return done, out
+
+
+@pytest.mark.slow
+def test_quick_run_succeeds_and_prints_the_table(quick_run):
+    done, _ = quick_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "measurement" in done.stdout
+    assert "Machine:" in done.stdout
+    assert "== 1. Cold init" in done.stderr  # progress is printed while it runs
+
+
+@pytest.mark.slow
+def test_quick_run_writes_json_png_and_markdown(quick_run):
+    _, out = quick_run
+    document = json.loads((out / "latest.json").read_text())
+    assert document["quick"] is True
+    assert {"cpu", "cores", "python", "libraries"} <= set(document["machine"])
+    assert [m["id"] for m in document["measurements"]] == list(IDS)
+    for measurement in document["measurements"]:
+        assert measurement["status"] in {"ok", "skipped"}, measurement
+        if measurement["status"] == "skipped":
+            assert measurement["reason"]
+    assert (out / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "latest.md").read_text().startswith("| # | measurement |")
+
+
+@pytest.mark.slow
+def test_cold_init_covers_every_handler_and_every_baseline(quick_run):
+    _, out = quick_run
+    document = json.loads((out / "latest.json").read_text())
+    cold = next(m for m in document["measurements"] if m["id"] == "cold_init")
+    names = {row["name"] for row in cold["rows"]}
+    assert {e.name for e in handler_entries()} | {e.name for e in BASELINE_ENTRIES} == names
+    for row in cold["rows"]:
+        assert {"median", "min", "max", "vs_seed", "vs_powertools", "above_floor_ms"} <= set(row)
+        assert (row["met"] is None) == (row["role"] != "handler")
+
+
+@pytest.mark.slow
+def test_call_counts_compare_with_seed_style(quick_run):
+    _, out = quick_run
+    document = json.loads((out / "latest.json").read_text())
+    calls = next(m for m in document["measurements"] if m["id"] == "dynamodb_calls")
+    if calls["status"] == "skipped":
+        pytest.skip(calls["reason"])
+    ours, seed = calls["rows"]
+    assert seed["name"] == "seed-style"
+    assert seed["calls_by_operation"] == {"PutItem": seed["items"]}  # one call per item, by construction
+    assert ours["items_in_table"] == ours["items"]  # the writes really happened
+
+
+def test_percentiles_use_nearest_rank():
+    ordered = [float(v) for v in range(1, 101)]
+    assert stats.percentile(ordered, 50) == 50.0
+    assert stats.percentile(ordered, 99) == 99.0
+    assert stats.summary([])["n"] == 0
+    assert stats.ratio(1.0, 0.0) is None
+
+
+def test_skipped_measurements_appear_in_the_table_with_their_reason():
+    skipped = {"id": "make_run", "title": "6. make run", "status": "skipped", "reason": "no terraform"}
+    rows = report.table_rows([skipped])
+    assert rows == [("6", "6. make run", "-", "SKIPPED", "no terraform", "", "", "")]
+    assert "no terraform" in report.console_table(rows)
