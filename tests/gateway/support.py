@@ -191,8 +191,14 @@ class FakeRunner:
         self._lock = threading.Lock()
 
     def invoke(
-        self, function_name: str, qualifier: str | None, payload: Any, timeout_s: float | None = None
+        self,
+        function_name: str,
+        qualifier: str | None,
+        payload: Any,
+        timeout_s: float | None = None,
+        trace_id: str | None = None,
     ) -> InvokeResult:
+        assert trace_id is not None and trace_id.startswith("Root=1-")
         with self._lock:
             self.calls.append((function_name, qualifier, payload))
         return self.behaviour.get(function_name, echo)(payload)

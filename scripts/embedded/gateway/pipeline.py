@@ -45,7 +45,12 @@ class RunnerLike(Protocol):
     """``scripts.embedded.runner.Runner``'s invoke, the only runner call the gateway makes."""
 
     def invoke(
-        self, function_name: str, qualifier: str | None, payload: Any, timeout_s: float | None = None
+        self,
+        function_name: str,
+        qualifier: str | None,
+        payload: Any,
+        timeout_s: float | None = None,
+        trace_id: str | None = None,
     ) -> InvokeResultLike:
         """Invoke synchronously; failures are reported in the result, not raised."""
         ...
@@ -187,7 +192,7 @@ class Pipeline:
             # Lambda refuses the invocation (RequestEntityTooLargeException): an integration failure.
             ctx["integrationErrorMessage"] = "Lambda request payload over 6 MB"
             raise _Rejected(r.INTEGRATION_ERROR)
-        return self._integrate(method, event, ctx)
+        return self._integrate(method, event, ctx, ids)
 
     def _validate(
         self,
@@ -268,12 +273,21 @@ class Pipeline:
         headers.append(("X-Amzn-Trace-Id", ids.trace_id))
         return dataclasses.replace(request, headers=headers)
 
-    def _integrate(self, method: Method, event: dict[str, Any], ctx: dict[str, str]) -> r.HttpResponse:
-        """Invoke the function, wait at most the integration timeout, map its proxy response."""
+    def _integrate(
+        self, method: Method, event: dict[str, Any], ctx: dict[str, str], ids: RequestIds
+    ) -> r.HttpResponse:
+        """Invoke the function, wait at most the integration timeout, map its proxy response.
+
+        The function keeps its own timeout: when the integration gives up first (504), the
+        invocation runs on, as it does in AWS.
+        """
         target = method.target
         assert target is not None
         invoked = time.perf_counter()
-        future = self._executor.submit(self._runner.invoke, target.function_name, target.qualifier, event)
+        lambda_trace = f"{ids.trace_id};Parent={secrets.token_hex(8)};Sampled=0"
+        future = self._executor.submit(
+            self._runner.invoke, target.function_name, target.qualifier, event, trace_id=lambda_trace
+        )
         try:
             result = future.result(timeout=method.timeout_ms / 1000.0)
         except FutureTimeout:
