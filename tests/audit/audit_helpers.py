@@ -125,3 +125,74 @@ def s3_events(bucket: str = BUCKET, prefix: str = PREFIX) -> list[dict[str, Any]
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             events.extend(json.loads(line) for line in body.splitlines() if line.strip())
     return events
+
+
+def create_table(name: str = "items") -> dict[str, Any]:
+    """The table as Terraform makes it (from shared/apikit/table.json), with its stream."""
+    spec = json.loads((ROOT / "shared/apikit/table.json").read_text())
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    description = ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in spec["attributes"]
+        ],
+        KeySchema=[
+            {"AttributeName": spec["hash_key"], "KeyType": "HASH"},
+            {"AttributeName": spec["range_key"], "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": g["name"],
+                "KeySchema": [
+                    {"AttributeName": g["hash_key"], "KeyType": "HASH"},
+                    {"AttributeName": g["range_key"], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": g["projection_type"]},
+            }
+            for g in spec["global_secondary_indexes"]
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
+    )["TableDescription"]
+    return {"name": name, "stream_arn": description["LatestStreamArn"]}
+
+
+def stream_records_now(stream_arn: str) -> list[dict[str, Any]]:
+    """Every record currently in the stream (one shard in moto), via the Streams API."""
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    for record in records:
+        record["_shard"] = shard
+    return records
+
+
+def on_failure_message(records: list[dict[str, Any]], stream_arn: str, shard: str) -> dict[str, Any]:
+    """Lambda's on-failure destination record for a DynamoDB stream batch (SQS message body)."""
+
+    def arrival(record: dict[str, Any]) -> str:
+        return record["dynamodb"]["ApproximateCreationDateTime"].strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    return {
+        "requestContext": {
+            "requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:audit_stream",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 6,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-25T12:00:00.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard,
+            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": arrival(records[0]),
+            "approximateArrivalOfLastRecord": arrival(records[-1]),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+    }
