@@ -25,7 +25,9 @@ def create_table(client: Any, name: str = TABLE) -> None:
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in spec["attributes"]],
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in spec["attributes"]
+        ],
         KeySchema=[
             {"AttributeName": spec["hash_key"], "KeyType": "HASH"},
             {"AttributeName": spec["range_key"], "KeyType": "RANGE"},

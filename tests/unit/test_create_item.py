@@ -60,8 +60,12 @@ def test_wrong_types_and_non_object_bodies_are_400(api):
 
 
 def test_malformed_json_duplicate_keys_and_nan_are_400(api):
-    for raw in ('{"userId": "u1", "name": ', '{"userId": "u1", "userId": "u2", "name": "n"}',
-                '{"userId": "u1", "name": "n", "info": {"x": NaN}}', ""):
+    for raw in (
+        '{"userId": "u1", "name": ',
+        '{"userId": "u1", "userId": "u2", "name": "n"}',
+        '{"userId": "u1", "name": "n", "info": {"x": NaN}}',
+        "",
+    ):
         resp = api.create(None, raw_body=raw)
         assert resp["statusCode"] == 400, raw
         assert "message" in body_of(resp)
@@ -79,7 +83,9 @@ def test_content_type_must_be_json(api):
     assert api.create(body, content_type=None)["statusCode"] == 415
     assert api.create(body, content_type="application/json; charset=latin-1")["statusCode"] == 415
     assert api.create(body, content_type="application/json; charset=UTF-8")["statusCode"] == 201
-    assert api.create(body, headers={"content-type": "Application/JSON"}, content_type=None)["statusCode"] == 201
+    assert (
+        api.create(body, headers={"content-type": "Application/JSON"}, content_type=None)["statusCode"] == 201
+    )
 
 
 def test_base64_encoded_bodies_are_decoded(api):
