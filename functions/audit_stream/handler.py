@@ -2,8 +2,10 @@
 
 The whole batch is mapped and sent first (PutRecordBatch calls of up to 500 records are far cheaper
 than one call per record); Powertools' BatchProcessor then turns the per-record outcome into the
-``batchItemFailures`` response, so Lambda checkpoints before the first failed record, retries from
-there, bisects, and finally sends what keeps failing to the on-failure queue.
+``batchItemFailures`` response, so Lambda checkpoints before the first failed record and retries
+from there. When the batch's FIRST record is the one that fails (nothing to checkpoint), the
+invocation fails instead: the mapping then bisects the batch until the bad record is alone, retries
+it, and sends just that one to the on-failure queue, while the rest of the shard moves on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class NotDelivered(Exception):
     """The record's audit event did not reach Firehose in this invocation."""
 
 
+class HeadOfBatchFailed(Exception):
+    """The batch's first record failed: a function error, so that the mapping bisects the batch."""
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     token = logs.bind(aws_request_id=context.aws_request_id)
     try:
@@ -47,7 +53,16 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if sequence in failed:
             raise NotDelivered(sequence)
 
-    return process_partial_response(event=event, record_handler=check, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=check, processor=processor, context=context
+    )
+    failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    head = records[0]["dynamodb"]["SequenceNumber"] if records else None
+    if head in failures:
+        raise HeadOfBatchFailed(
+            f"{len(failures)} of {len(records)} records not delivered, the first among them"
+        )
+    return response
 
 
 def _deliver(records: list[dict[str, Any]], context: Any) -> tuple[set[str], dict[str, str]]:

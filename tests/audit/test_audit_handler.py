@@ -98,12 +98,28 @@ def test_a_whole_failed_batch_is_a_function_error_so_lambda_bisects(consumer: An
 
 
 def test_an_unmappable_record_fails_alone(consumer: Any) -> None:
+    good = stream_record("INSERT", new=item("y"))
     broken = stream_record("INSERT", new=item("x"))
     broken["dynamodb"]["NewImage"]["name"] = {"ZZ": "?"}
-    good = stream_record("INSERT", new=item("y"))
-    response = consumer.handler({"Records": [broken, good]}, Context())
+    response = consumer.handler({"Records": [good, broken]}, Context())
     assert response == {"batchItemFailures": [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]}
     assert [e["itemId"] for e in s3_events()] == ["y"]
+
+
+def test_a_failing_first_record_fails_the_invocation_so_lambda_bisects(
+    consumer: Any, monkeypatch: Any
+) -> None:
+    """Nothing to checkpoint before it: a function error makes the mapping split the batch."""
+    poison = PoisonClient(clients.client("firehose"), b"POISON")
+    monkeypatch.setattr(consumer, "client", lambda service: poison)
+    monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: 0.0)
+    records = [
+        stream_record("INSERT", new=item("bad", name="POISON")),
+        stream_record("INSERT", new=item("ok")),
+    ]
+    with pytest.raises(consumer.HeadOfBatchFailed):
+        consumer.handler({"Records": records}, Context())
+    assert [e["itemId"] for e in s3_events()] == ["ok"]  # the others were delivered all the same
 
 
 def test_retries_stop_before_the_lambda_timeout(consumer: Any, monkeypatch: Any) -> None:
@@ -111,12 +127,12 @@ def test_retries_stop_before_the_lambda_timeout(consumer: Any, monkeypatch: Any)
     monkeypatch.setattr(consumer, "client", lambda service: poison)
     monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: high)  # slowest backoff
     records = [
-        stream_record("INSERT", new=item("bad", name="POISON")),
         stream_record("INSERT", new=item("a")),
+        stream_record("INSERT", new=item("bad", name="POISON")),
     ]
     # 5.75 s left and a 5 s safety margin: backoffs of 0.2 s and 0.4 s fit, the 0.8 s one does not.
     started = time.monotonic()
     response = consumer.handler({"Records": records}, Context(timeout_s=5.75))
     assert time.monotonic() - started < 0.8
-    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
     assert poison.calls == 3
