@@ -15,6 +15,7 @@ MAX_NUMBER_DIGITS = 38
 MAX_NUMBER_MAGNITUDE = 9.9999999999999999999999999999999999999e125
 MIN_NUMBER_MAGNITUDE = 1e-130
 DYNAMODB_ITEM_LIMIT = 400 * 1024
+MAX_NESTING = 32  # DynamoDB's limit for nested maps and lists
 
 
 def _number(value: int | float, path: str) -> str:
@@ -30,8 +31,8 @@ def _number(value: int | float, path: str) -> str:
     return repr(value)
 
 
-def to_wire(value: Any, path: str = "") -> dict[str, Any]:
-    """Serialize one JSON value; ``path`` names the field in errors (numbers DynamoDB cannot hold)."""
+def to_wire(value: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
+    """Serialize one JSON value; ``path`` names the field in errors (values DynamoDB cannot hold)."""
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -40,10 +41,16 @@ def to_wire(value: Any, path: str = "") -> dict[str, Any]:
         return {"S": value}
     if isinstance(value, int | float):
         return {"N": _number(value, path)}
+    if isinstance(value, dict | list | tuple) and depth >= MAX_NESTING:
+        raise BadRequest(
+            "too deeply nested", errors=[field_error(path, f"at most {MAX_NESTING} levels of nesting")]
+        )
     if isinstance(value, dict):
-        return {"M": {k: to_wire(v, f"{path}.{k}" if path else k) for k, v in value.items()}}
+        if "" in value:
+            raise BadRequest("empty key", errors=[field_error(path, "object keys must not be empty")])
+        return {"M": {k: to_wire(v, f"{path}.{k}" if path else k, depth + 1) for k, v in value.items()}}
     if isinstance(value, list | tuple):
-        return {"L": [to_wire(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+        return {"L": [to_wire(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
     raise TypeError(f"cannot store {type(value).__name__}")
 
 

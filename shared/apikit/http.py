@@ -85,13 +85,20 @@ class Request:
         if len(data) > limit:
             raise _too_large(limit)
         try:
-            return json.loads(
+            document = json.loads(
                 data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
             )
         except UnicodeDecodeError as exc:
             raise BadRequest("body is not valid UTF-8") from exc
+        except RecursionError as exc:
+            raise BadRequest("malformed JSON: nested too deeply") from exc
         except ValueError as exc:
             raise BadRequest(f"malformed JSON: {exc}") from exc
+        try:  # "\ud800" escapes decode to lone surrogates, which DynamoDB would reject with a 5xx
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("body contains invalid Unicode (lone surrogate escapes)") from exc
+        return document
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -124,3 +124,42 @@ def test_missing_api_key_identity_is_403_json(api):
     resp = api.create({"userId": "u1", "name": "n"}, partner=None)
     assert resp["statusCode"] == 403
     assert body_of(resp) == {"message": "Forbidden"}
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_nesting_is_limited_to_dynamodbs_32_levels(api):
+    assert api.create({"userId": "u1", "name": "n", "info": _nested(32)})["statusCode"] == 201
+    resp = api.create({"userId": "u1", "name": "n", "info": _nested(33)})
+    assert resp["statusCode"] == 400 and "nesting" in body_of(resp)["errors"][0]["reason"]
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert resp["statusCode"] == 400
+
+
+def test_empty_keys_and_lone_surrogates_are_400_not_5xx(api):
+    resp = api.create({"userId": "u1", "name": "n", "info": {"": 1}})
+    assert resp["statusCode"] == 400 and body_of(resp)["errors"][0]["field"] == "info"
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "\\ud800"}')
+    assert resp["statusCode"] == 400
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "ok \\ud83d\\ude00"}')
+    assert resp["statusCode"] == 201 and body_of(resp)["name"] == "ok 😀"
+
+
+def test_invalid_utf8_body_is_400(api):
+    import base64
+
+    raw = base64.b64encode(b'{"userId": "u1", "name": "\xff"}').decode()
+    resp = api.create(None, raw_body=raw, base64_body=False, headers={})
+    assert resp["statusCode"] == 400  # not base64-flagged: invalid JSON text
+    from tests.unit.conftest import load_handler
+    from tests.unit.events import FakeContext, api_event
+
+    event = api_event("POST", "/items", raw_body=raw)
+    event["isBase64Encoded"] = True
+    resp = load_handler("create_item")(event, FakeContext())
+    assert resp["statusCode"] == 400 and "UTF-8" in body_of(resp)["message"]
