@@ -232,6 +232,23 @@ def test_gateway_error_defaults_and_customisation():
     assert ("X-Static", "yes") in rendered.headers
 
 
+def test_template_variable_at_the_end_of_an_object():
+    custom = {
+        "DEFAULT_4XX": GatewayResponse(
+            None, {}, {"application/json": '{"message":$context.error.messageString}'}
+        )
+    }
+    rendered = r.render_gateway_error(
+        r.INVALID_API_KEY, custom, context={}, request_headers={}, request_query={}
+    )
+    assert json.loads(rendered.body) == {"message": "Forbidden"}
+    braced = {
+        "DEFAULT_4XX": GatewayResponse(None, {}, {"application/json": '{"m":"${context.error.message}"}'})
+    }
+    rendered = r.render_gateway_error(r.THROTTLED, braced, context={}, request_headers={}, request_query={})
+    assert json.loads(rendered.body) == {"m": "Too Many Requests"}
+
+
 def test_validation_details_stay_valid_json_in_templates():
     custom = {
         "BAD_REQUEST_BODY": GatewayResponse(
@@ -267,7 +284,7 @@ def test_model_selection_by_content_type():
 
 def test_access_log_render_never_logs_key_values():
     line = render(
-        '{"k":"$context.identity.apiKey","id":"$context.identity.apiKeyId","s":$context.status,"m":"$context.x"}',
+        '{"k":"$context.identity.apiKey","id":"$context.identity.apiKeyId","m":"$context.x","s":$context.status}',
         {"identity.apiKey": "secret", "identity.apiKeyId": "kid", "status": "200"},
     )
     assert json.loads(line) == {"k": "-", "id": "kid", "s": 200, "m": "-"}

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-_VARIABLE = re.compile(r"\$\{?(context(?:\.[A-Za-z0-9_]+)+)\}?")
+# $context.x or ${context.x}; a brace is only consumed when it opens the variable.
+_VARIABLE = re.compile(r"\$\{(context(?:\.[A-Za-z0-9_]+)+)\}|\$(context(?:\.[A-Za-z0-9_]+)+)")
 
 # Used when the stage has no access log settings: the fields the Terraform stage logs.
 DEFAULT_FORMAT = json.dumps(
@@ -42,7 +43,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
     """Substitute ``$context.x`` variables; unknown or empty ones become ``-`` as in API Gateway."""
 
     def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name = match.group(1) or match.group(2)
         if name in _NEVER_LOGGED:
             return "-"
         value = values.get(name.removeprefix("context."))

@@ -125,7 +125,8 @@ def _proxy_body(payload: dict[str, Any]) -> bytes:
         raise MalformedResponse(f"body is not valid base64: {exc}") from exc
 
 
-_VARIABLE = re.compile(r"\$\{?(context(?:\.[A-Za-z0-9_]+)+)\}?")
+# $context.x or ${context.x}; a brace is only consumed when it opens the variable.
+_VARIABLE = re.compile(r"\$\{(context(?:\.[A-Za-z0-9_]+)+)\}|\$(context(?:\.[A-Za-z0-9_]+)+)")
 _HEADER_PARAM = "gatewayresponse.header."
 
 
@@ -166,7 +167,7 @@ def render_gateway_error(
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
     if custom is not None and custom.templates:
         template = custom.templates.get("application/json") or next(iter(custom.templates.values()))
-        body = _VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
+        body = _VARIABLE.sub(lambda m: values.get(m.group(1) or m.group(2), ""), template)
     else:
         body = json.dumps({"message": text})
     if custom is not None:
