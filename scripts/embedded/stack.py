@@ -1,0 +1,275 @@
+"""The embedded stack: moto, `terraform apply` of the local workspace, the runner, stream pollers, gateway.
+
+    handle = start_stack(api_port=0)      # in-process (tests, benchmarks)
+    handle.info["api_url"]                # the stack.json document
+    handle.stop()
+
+Everything the data plane serves is read back from what Terraform deployed into moto; nothing is
+described a second time in Python. State lives under ``.local/`` and is wiped at start (except the
+Lambda runtime venv, the code cache and Terraform's provider cache, which only make reruns faster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+
+from scripts.embedded.motoserver import MotoServer, start_moto
+from scripts.embedded.runner import DEFAULT_STATE_DIR, Runner, ensure_runtime
+from scripts.embedded.streams import StreamPollers
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+API_PORT_ENV = "EMBEDDED_API_PORT"
+DEFAULT_API_PORT = 8080
+STAGE = "local"
+# Per-run state: removed at start so that a second run starts clean.
+_RUN_STATE = ("tfstate", "logs", "stack.json")
+
+
+def _api_port(explicit: int | None) -> int:
+    if explicit is not None:
+        return explicit
+    raw = os.environ.get(API_PORT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_API_PORT
+    try:
+        port = int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{API_PORT_ENV}={raw!r} is not a port number") from exc
+    if not 0 <= port <= 65535:
+        raise SystemExit(f"{API_PORT_ENV}={raw!r} is out of range")
+    return port
+
+
+def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
+    """Readers poll for the file: it must appear complete or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> dict[str, Any]:
+    """The `.local/stack.json` contract of issue 4, from `terraform output`."""
+    keys = outputs.get("api_key_values") or {}
+    partners = {}
+    for name, partner in sorted((outputs.get("partners") or {}).items()):
+        partners[name] = {
+            "api_key": keys.get(name),
+            "api_key_id": partner.get("api_key_id"),
+            "usage_plan": partner.get("usage_plan"),
+            "throttle": partner.get("throttle"),
+            "quota": partner.get("quota"),
+        }
+    return {
+        "api_url": api_url,
+        "aws_endpoint_url": endpoint_url,
+        "region": outputs["region"],
+        "stage": outputs.get("stage", STAGE),
+        "table_name": outputs.get("table_name"),
+        "audit_bucket": outputs.get("audit_bucket"),
+        "dlq_urls": outputs.get("dlq_urls") or {},
+        "partners": partners,
+    }
+
+
+@dataclass
+class StackHandle:
+    """A running embedded stack; ``stop()`` ends every thread and process it started."""
+
+    info: dict[str, Any]
+    moto: MotoServer
+    runner: Runner
+    pollers: StreamPollers
+    gateway: Any
+    outputs: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    _stopped: bool = False
+
+    @property
+    def api_url(self) -> str:
+        return self.info["api_url"]
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return self.info["aws_endpoint_url"]
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.gateway is not None:
+            self.gateway.stop()
+        self.pollers.stop()
+        self.runner.close()
+        self.moto.stop()
+
+
+def _start_gateway(
+    endpoint_url: str, region: str, runner: Runner, outputs: dict[str, Any], *, port: int, logs: Path
+) -> Any:
+    from scripts.embedded.gateway.server import Gateway
+
+    apigw = boto3.client(
+        "apigateway",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",  # noqa: S106 - moto accepts anything
+    )
+    return Gateway(
+        apigw,
+        runner,
+        "127.0.0.1",
+        port,
+        rest_api_id=outputs.get("rest_api_id"),
+        stage=outputs.get("api_stage_name"),
+        access_log_path=logs / "api-access.log",
+    ).start()
+
+
+def _reset_state(state_dir: Path) -> None:
+    """Remove the previous run's state so that this run starts clean."""
+    for name in _RUN_STATE:
+        target = state_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True)
+
+
+class _RuntimePrep(threading.Thread):
+    """The Lambda runtime venv (first run: a pip install) is independent of Terraform: made meanwhile."""
+
+    def __init__(self, state_dir: Path, timings: dict[str, float]) -> None:
+        super().__init__(name="lambda-runtime", daemon=True)
+        self._state_dir = state_dir
+        self._timings = timings
+        self._value: tuple[str, bool] | None = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        t = time.monotonic()
+        try:
+            self._value = ensure_runtime(self._state_dir)
+        except Exception as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+        self._timings["runtime_s"] = time.monotonic() - t
+
+    def result(self) -> tuple[str, bool]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+def start_stack(
+    *,
+    api_port: int | None = None,
+    aws_port: int | None = None,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    console: IO[str] | None = sys.stdout,
+    ready_file: Path | None = None,
+) -> StackHandle:
+    """Bring the whole backend up on 127.0.0.1 and write ``<state_dir>/stack.json`` (and ``ready_file``)."""
+    from scripts import tf
+
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    _reset_state(state_dir)
+    runtime = _RuntimePrep(state_dir, timings)
+
+    t = time.monotonic()
+    moto = start_moto(aws_port)
+    timings["moto_s"] = time.monotonic() - t
+    runner = pollers = gateway = None
+    try:
+        region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
+        python, is_lambda_runtime = runtime.result()
+        t = time.monotonic()
+        outputs = tf.deploy_local(
+            moto.endpoint_url,
+            stage=STAGE,
+            state_dir=state_dir / "tfstate",
+            data_dir=state_dir / "tfdata",
+            target="lambda" if is_lambda_runtime else "host",
+            region=region,
+        )
+        timings["build_and_terraform_s"] = time.monotonic() - t
+        runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
+        pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
+        t = time.monotonic()
+        gateway = _start_gateway(
+            moto.endpoint_url, region, runner, outputs, port=_api_port(api_port), logs=state_dir / "logs"
+        )
+        timings["gateway_s"] = time.monotonic() - t
+        api_url = str(gateway.url).rstrip("/")
+        info = stack_document(outputs, api_url, moto.endpoint_url)
+    except BaseException:
+        if gateway is not None:
+            gateway.stop()
+        if pollers is not None:
+            pollers.stop()
+        if runner is not None:
+            runner.close()
+        moto.stop()
+        raise
+    timings["total_s"] = time.monotonic() - started
+    _write_json_atomically(state_dir / "stack.json", info)
+    if ready_file is not None:
+        _write_json_atomically(ready_file, info)
+    return StackHandle(
+        info=info,
+        moto=moto,
+        runner=runner,
+        pollers=pollers,
+        gateway=gateway,
+        outputs=outputs,
+        timings=timings,
+    )
+
+
+def banner(handle: StackHandle) -> str:
+    """What `make run` prints when ready: where things are, each partner's key, a curl to try."""
+    info = handle.info
+    t = handle.timings
+    lines = [
+        "",
+        f"Embedded stack ready in {t.get('total_s', 0):.1f} s "
+        f"(build + terraform {t.get('build_and_terraform_s', 0):.1f} s)",
+        f"  API (stage {info['stage']}): {info['api_url']}",
+        f"  AWS endpoint:     {info['aws_endpoint_url']}  (region {info['region']})",
+        f"  Table:            {info['table_name']}    Audit bucket: {info['audit_bucket']}",
+        "  Partners:",
+    ]
+    for name, p in info["partners"].items():
+        throttle, quota = p.get("throttle") or {}, p.get("quota") or {}
+        lines.append(
+            f"    {name:<20} plan {p['usage_plan']:<12} rate {throttle.get('rate_limit')}/s "
+            f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}  "
+            f"x-api-key: {p['api_key']}"
+        )
+    key = next(iter(info["partners"].values()), {}).get("api_key", "<key>")
+    lines += [
+        "  Try:",
+        f"    curl -s -X POST {info['api_url']}/items -H 'x-api-key: {key}' "
+        '-H \'content-type: application/json\' -d \'{"userId": "u1", "name": "first"}\'',
+        f"    curl -s {info['api_url']}/items?userId=u1 -H 'x-api-key: {key}'",
+        f"    aws --endpoint-url {info['aws_endpoint_url']} --region {info['region']} "
+        f"dynamodb scan --table-name {info['table_name']}",
+        "  Written to .local/stack.json; function logs in .local/logs/. Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
