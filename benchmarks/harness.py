@@ -36,6 +36,26 @@ FLOOR = Entry("floor (boto3 client only)", "floor", "plain", BASELINES, "floor")
 BASELINE_ENTRIES = (SEED, POWERTOOLS, FLOOR)
 
 
+def services_called(entry: Entry) -> list[str]:
+    """AWS services the function's own code calls, from its manifest's permissions (design.md §1).
+
+    Stream-reading actions are left out: the event source mapping calls them with the function's role,
+    the code does not.
+    """
+    manifest = entry.task_root / "function.json"
+    if entry.is_baseline or not manifest.is_file():
+        return []
+    services = []
+    for permission in json.loads(manifest.read_text())["permissions"]:
+        if permission.get("resource") == "table_stream":
+            continue
+        for action in permission["actions"]:
+            service = action.split(":", 1)[0]
+            if service not in services and service != "kms":
+                services.append(service)
+    return services
+
+
 def handler_entries() -> list[Entry]:
     """Every function under functions/ that has a handler.py (the ones not written yet are absent)."""
     return [
@@ -65,15 +85,22 @@ def run_worker(
     *,
     env: dict[str, str] | None = None,
     python_flags: tuple[str, ...] = (),
+    shipped: bool = True,
     timeout_s: float = 300.0,
     **spec: Any,
 ) -> dict[str, Any]:
-    """Start a fresh interpreter for `entry`, run `mode`, return its JSON result (and stderr if asked)."""
+    """Start a fresh interpreter for `entry`, run `mode`, return its JSON result (and stderr if asked).
+
+    shipped=True imports our layer as its zip ships it: no bytecode, and none written (`-B`), as on
+    Lambda's read-only /opt. shipped=False uses a copy whose bytecode caches earlier runs wrote.
+    """
+    if shipped:
+        python_flags = ("-B", *python_flags)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         result_path = Path(tmp) / "result.json"
         full_spec = {
             "mode": mode,
-            "sys_path": sandbox.sys_path(entry.task_root, entry.kind),
+            "sys_path": sandbox.sys_path(entry.task_root, entry.kind, shipped),
             "module": entry.module,
             "function_name": f"bench-{entry.name}",
             "prelude": list(RUNTIME_PRELUDE),

@@ -27,7 +27,10 @@ def _verdict(met: bool | None) -> str:
 
 
 def _spread(row: dict[str, Any]) -> str:
-    return f"{_ms(row['median'])} [{row['min']:.0f}-{row['max']:.0f}]"
+    text = f"{_ms(row['median'])} [{row['min']:.0f}-{row['max']:.0f}]"
+    if row.get("clients_median"):
+        text += f" (import {row['import_median']:.0f} + clients {row['clients_median']:.0f})"
+    return text
 
 
 def _cold(m: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -36,8 +39,11 @@ def _cold(m: dict[str, Any]) -> list[tuple[str, ...]]:
     reference = f"seed {_ms(seed['median'])}, PT {_ms(pt['median'])}, floor {_ms(floor['median'])}"
     rows = []
     for r in m["rows"]:
-        ratio = f"{_x(r['vs_seed'])} seed, {_x(r['vs_powertools'])} PT, floor {r['above_floor_ms']:+.0f} ms"
         is_handler = r["role"] == "handler"
+        ratio = f"{_x(r['vs_seed'])} seed, {_x(r['vs_powertools'])} PT, floor {r['above_floor_ms']:+.0f} ms"
+        if is_handler:
+            ratio += (f"; with bytecode {_ms(r['bytecode_median'])} = {_x(r['bytecode_vs_seed'])} seed, "
+                      f"{_x(r['bytecode_vs_powertools'])} PT")  # fmt: skip
         target = "<=1.2x seed, <=0.6x PT" if is_handler else "baseline"
         rows.append(("1", "cold init", r["name"], _spread(r), reference if is_handler else "", ratio, target,
                      _verdict(r["met"])))  # fmt: skip

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -60,17 +60,17 @@ def _venv_site_packages() -> Path:
 class Sandbox:
     """Where each kind of code comes from in a measured interpreter."""
 
-    layer_paths: tuple[Path, ...]
+    shipped_layer: Path  # as the zip ships it: no bytecode, never written (workers run with -B)
+    bytecode_layer: Path  # the same files, with bytecode caches written by a warm-up run
     runtime_path: Path
     powertools_path: Path
     layer_source: str
-    notes: list[str] = field(default_factory=list)
 
-    def sys_path(self, task_root: Path, kind: str) -> list[str]:
+    def sys_path(self, task_root: Path, kind: str, shipped: bool) -> list[str]:
         """sys.path for a handler of `kind` ('ours', 'powertools' or 'plain') whose folder is task_root."""
         paths = [task_root]
         if kind == "ours":
-            paths += self.layer_paths
+            paths.append(self.shipped_layer if shipped else self.bytecode_layer)
         elif kind == "powertools":
             paths.append(self.powertools_path)
         paths.append(self.runtime_path)
@@ -120,23 +120,29 @@ def build_artifacts(target: str, log: Log) -> tuple[Path | None, str]:
     return folder, f"scripts/build.py --target {target}"
 
 
-def _layer_from_build(log: Log) -> tuple[tuple[Path, ...], str] | None:
+def _extract(layer_zip: Path, target: Path) -> None:
+    tmp = target.with_suffix(".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with zipfile.ZipFile(layer_zip) as archive:
+        archive.extractall(tmp)
+    tmp.rename(target)
+
+
+def _layers_from_build(log: Log) -> tuple[Path, Path, str] | None:
     folder, reason = build_artifacts("host", log)
     if folder is None:
         log(f"  {reason}; falling back to pip install requirements/layer.txt")
         return None
     layer_zip = folder / "layer.zip"
-    extracted = CACHE / f"layer-{_digest(layer_zip)}"
-    if not extracted.exists():
-        tmp = extracted.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        with zipfile.ZipFile(layer_zip) as archive:
-            archive.extractall(tmp)
-        tmp.rename(extracted)
-    return (extracted / "python",), "layer.zip of scripts/build.py --target host"
+    digest = _digest(layer_zip)
+    shipped, compiled = CACHE / f"layer-{digest}-shipped", CACHE / f"layer-{digest}-bytecode"
+    for target in (shipped, compiled):
+        if not target.exists():
+            _extract(layer_zip, target)
+    return shipped / "python", compiled / "python", "layer.zip of scripts/build.py --target host"
 
 
-def _layer_from_requirements(log: Log) -> tuple[tuple[Path, ...], str]:
+def _layers_from_requirements(log: Log) -> tuple[Path, Path, str]:
     requirements = REPO / "requirements" / "layer.txt"
     deps = CACHE / f"layer-deps-{_digest(requirements)}"
     if not deps.exists():
@@ -149,16 +155,25 @@ def _layer_from_requirements(log: Log) -> tuple[tuple[Path, ...], str]:
             check=True,
         )  # fmt: skip
         tmp.rename(deps)
-    return (REPO / "shared", deps), "shared/ + pip install requirements/layer.txt (no scripts/build.py yet)"
+    copies = []
+    for variant in ("shipped", "bytecode"):
+        target = CACHE / f"layer-fallback-{variant}"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(deps, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(REPO / "shared" / "apikit", target / "apikit",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+        copies.append(target)
+    return copies[0], copies[1], "shared/apikit + pip install requirements/layer.txt (no scripts/build.py)"
 
 
 def prepare(log: Log, use_build: bool = True) -> Sandbox:
     """Build (or reuse) the layer and the runtime folders the measured interpreters import from."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    built = _layer_from_build(log) if use_build else None
-    layer_paths, source = built or _layer_from_requirements(log)
+    built = _layers_from_build(log) if use_build else None
+    shipped, compiled, source = built or _layers_from_requirements(log)
     return Sandbox(
-        layer_paths=layer_paths,
+        shipped_layer=shipped,
+        bytecode_layer=compiled,
         runtime_path=_link_packages(CACHE / "runtime", RUNTIME_PACKAGES),
         powertools_path=_link_packages(CACHE / "powertools", POWERTOOLS_PACKAGES),
         layer_source=source,
