@@ -178,6 +178,41 @@ def _patch_code_route() -> None:
     api_urls.url_paths["{0}" + CODE_PATH + "$"] = _serve_code
 
 
+def _patch_policy_conditions() -> None:
+    """A Deny statement applies only when its Condition is known to hold.
+
+    moto 5.2 skips condition operators it does not implement (``Bool`` among them) as if they held,
+    and supplies no request context (``aws:SecureTransport``...), so the audit bucket's TLS-only
+    statement (Deny when aws:SecureTransport is false) denied every object read. A Deny whose
+    condition keys have no value in the request is read as not applicable (NEUTRAL).
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+    _require(
+        _source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
+        "IAMPolicyStatement.is_action_permitted changed",
+    )
+    if getattr(original, "__wrapped__", None):
+        return
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        condition = self._statement.get("Condition") or {}
+        keys = {key for operator in condition.values() for key in operator}
+        if self._statement.get("Effect") == "Deny" and keys - set(incoming_condition_values or {}):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    is_action_permitted.__wrapped__ = original  # type: ignore[attr-defined]
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
 def set_endpoint_url(url: str) -> None:
     """Tell the Location patch where the moto server listens."""
     global _endpoint_url  # noqa: PLW0603 - one server per process; set once it has a port
@@ -194,6 +229,7 @@ def install() -> None:
         _patch_shard_iterator_pruning()
         _patch_code_locations()
         _patch_code_route()
+        _patch_policy_conditions()
         _installed = True
 
 
