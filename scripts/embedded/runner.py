@@ -461,7 +461,7 @@ class Runner:
         self.region = region
         self._state_dir = state_dir
         if python is None:
-            python, self.lambda_runtime = ensure_runtime(state_dir)
+            python, self.lambda_runtime = ensure_runtime()
         else:
             self.lambda_runtime = True
         self.python = python

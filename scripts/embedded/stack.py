@@ -5,8 +5,10 @@
     handle.stop()
 
 Everything the data plane serves is read back from what Terraform deployed into moto; nothing is
-described a second time in Python. State lives under ``.local/`` and is wiped at start (except the
-Lambda runtime venv, the code cache and Terraform's provider cache, which only make reruns faster).
+described a second time in Python. Per-run state lives under ``.local/`` (or $EMBEDDED_STATE_DIR, so
+that tests can run a stack beside a developer's `make run`) and is wiped at start, except what only
+makes reruns faster: Terraform's data dir, the code cache, and the Lambda runtime venv, which is
+always ``.local/runtimes``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from scripts.embedded.streams import StreamPollers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_PORT_ENV = "EMBEDDED_API_PORT"
+STATE_DIR_ENV = "EMBEDDED_STATE_DIR"  # per-run state (terraform state, logs, stack.json); default .local
 DEFAULT_API_PORT = 8080
 STAGE = "local"
 # Per-run state: removed at start so that a second run starts clean.
@@ -151,9 +154,8 @@ def _reset_state(state_dir: Path) -> None:
 class _RuntimePrep(threading.Thread):
     """The Lambda runtime venv (first run: a pip install) is independent of Terraform: made meanwhile."""
 
-    def __init__(self, state_dir: Path, timings: dict[str, float]) -> None:
+    def __init__(self, timings: dict[str, float]) -> None:
         super().__init__(name="lambda-runtime", daemon=True)
-        self._state_dir = state_dir
         self._timings = timings
         self._value: tuple[str, bool] | None = None
         self._error: BaseException | None = None
@@ -162,7 +164,7 @@ class _RuntimePrep(threading.Thread):
     def run(self) -> None:
         t = time.monotonic()
         try:
-            self._value = ensure_runtime(self._state_dir)
+            self._value = ensure_runtime()  # shared by every state dir: built once
         except Exception as exc:  # re-raised in the caller's thread by result()
             self._error = exc
         self._timings["runtime_s"] = time.monotonic() - t
@@ -179,7 +181,7 @@ def start_stack(
     *,
     api_port: int | None = None,
     aws_port: int | None = None,
-    state_dir: Path = DEFAULT_STATE_DIR,
+    state_dir: Path | None = None,
     console: IO[str] | None = sys.stdout,
     ready_file: Path | None = None,
 ) -> StackHandle:
@@ -188,8 +190,9 @@ def start_stack(
 
     started = time.monotonic()
     timings: dict[str, float] = {}
+    state_dir = state_dir or Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
     _reset_state(state_dir)
-    runtime = _RuntimePrep(state_dir, timings)
+    runtime = _RuntimePrep(timings)
 
     t = time.monotonic()
     moto = start_moto(aws_port)
