@@ -58,6 +58,8 @@ INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand functions
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # RequestResponse request and response limit
 UNRESERVED_CAP_ENV = "EMBEDDED_LAMBDA_CONCURRENCY"
 DEFAULT_UNRESERVED_CAP = 10
+IDLE_ENV = "EMBEDDED_LAMBDA_IDLE_S"
+DEFAULT_IDLE_S = 300.0  # a warm worker unused this long is stopped (Lambda reclaims idle environments)
 CONFIG_TTL_S = 2.0  # how long a resolved configuration is trusted before re-reading the control plane
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "ASIAEMBEDDEDLAMBDA00",
@@ -274,6 +276,7 @@ class Worker:
 
     def __init__(self, deployment: Deployment, python: str, env: dict[str, str], sink: LogSink) -> None:
         self.deployment = deployment
+        self.last_used = time.monotonic()
         self._sink = sink
         to_worker_r, self._to_worker = os.pipe()
         self._from_worker, from_worker_w = os.pipe()
@@ -477,6 +480,7 @@ class Runner:
         self._sink = LogSink(state_dir / "logs", console)
         self._cap = unreserved_cap or int(os.environ.get(UNRESERVED_CAP_ENV, DEFAULT_UNRESERVED_CAP))
         self._ttl = config_ttl_s
+        self._idle_s = float(os.environ.get(IDLE_ENV, DEFAULT_IDLE_S))
         self._lock = threading.Lock()
         self._pools: dict[str, _Pool] = {}
         self._busy: set[Worker] = set()
@@ -618,19 +622,23 @@ class Runner:
                 pool.in_flight -= 1
 
     def _take_idle(self, pool: _Pool, deployment: Deployment) -> Worker | None:
-        """A warm worker of this exact deployment; retire warm workers of older deployments."""
+        """The most recently used warm worker of this deployment (as Lambda reuses environments).
+
+        Workers of older deployments, dead ones and ones idle longer than the idle limit are retired,
+        so a burst of concurrency does not leave processes around for the rest of the session.
+        """
         found = None
         keep = []
-        for worker in pool.idle:
-            alive = worker.process.poll() is None
-            if alive and worker.deployment == deployment:
-                if found is None:
-                    found = worker
-                else:
-                    keep.append(worker)
+        now = time.monotonic()
+        for worker in reversed(pool.idle):  # most recently released first
+            usable = worker.process.poll() is None and worker.deployment == deployment
+            if usable and found is None:
+                found = worker
+            elif usable and now - worker.last_used < self._idle_s:
+                keep.append(worker)
             else:
                 threading.Thread(target=worker.kill, daemon=True).start()
-        pool.idle = keep
+        pool.idle = list(reversed(keep))
         return found
 
     def _start_worker(self, call: _Call) -> Worker | InvokeResult:
@@ -718,6 +726,7 @@ class Runner:
     def _release(self, pool: _Pool, worker: Worker) -> None:
         """Back to the warm pool (or stopped, when the runner is closing)."""
         self._track(worker, False)
+        worker.last_used = time.monotonic()
         with pool.lock:
             if self._closed:
                 threading.Thread(target=worker.kill, daemon=True).start()

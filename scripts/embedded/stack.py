@@ -112,8 +112,9 @@ class StackHandle:
         self._stopped = True
         if self.gateway is not None:
             self.gateway.stop()
-        self.pollers.stop()
-        self.runner.close()
+        self.pollers.halt()
+        self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
+        self.pollers.join()
         self.moto.stop()
 
 

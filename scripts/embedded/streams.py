@@ -531,14 +531,22 @@ class StreamPollers:
         with self._lock:
             return [p for p, _ in self._pollers.values()]
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def halt(self) -> None:
+        """Ask every poller to stop after its current step (does not wait)."""
         self._stop.set()
         with self._lock:
-            pollers = list(self._pollers.values())
+            for _, stop in self._pollers.values():
+                stop.set()
+
+    def join(self, timeout_s: float = 10.0) -> None:
+        with self._lock:
+            pollers = [p for p, _ in self._pollers.values()]
             self._pollers.clear()
-        for _, stop in pollers:
-            stop.set()
-        for poller, _ in pollers:
+        for poller in pollers:
             poller.join(timeout=timeout_s)
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.halt()
+        self.join(timeout_s)
