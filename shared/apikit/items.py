@@ -99,7 +99,8 @@ def update(
     """Set the validated mutable fields and bump ``version`` in one conditional UpdateItem.
 
     404 when absent, 412 when ``expected_version`` is given and differs. ALL_OLD on a failed
-    condition tells the two apart without a second read.
+    condition tells the two apart without a second read (a consistent read only where a DynamoDB
+    implementation does not return the old image).
     """
     names = {"#version": "version", "#updatedAt": "updatedAt"}
     values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"S": now_iso()}}
@@ -125,11 +126,23 @@ def update(
         )
     except Exception as exc:
         if _is(exc, "ConditionalCheckFailedException"):
-            if exc.response.get("Item"):  # type: ignore[attr-defined]
+            old_image = getattr(exc, "response", {}).get("Item")
+            if old_image or (expected_version is not None and _exists(partner, item_id)):
                 raise PreconditionFailed("If-Match does not match the item's version") from exc
             raise NotFound("item not found") from exc
         raise
     return public(item_from_wire(out["Attributes"]))
+
+
+def _exists(partner: str, item_id: str) -> bool:
+    """Fallback where a DynamoDB implementation ignores ReturnValuesOnConditionCheckFailure."""
+    out = _ddb().get_item(
+        TableName=clients.table_name(),
+        Key=keys.item_key(partner, item_id),
+        ConsistentRead=True,
+        ProjectionExpression="PK",
+    )
+    return "Item" in out
 
 
 def delete(partner: str, item_id: str) -> None:

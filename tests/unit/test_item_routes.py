@@ -137,3 +137,30 @@ def test_concurrent_unconditional_patches_lose_no_version(api, item):
     for t in threads:
         t.join()
     assert body_of(api.get("it-1"))["version"] == 7
+
+
+def test_412_and_404_without_old_image_fall_back_to_one_read(api, item):
+    """Where DynamoDB does not return ALL_OLD (older emulators), one consistent read decides."""
+    from apikit import clients
+
+    ddb = clients.client("dynamodb")
+    reads = []
+
+    def strip_old_image(parsed, **kwargs):
+        parsed.pop("Item", None)
+
+    def count_reads(params, **kwargs):
+        reads.append(params)
+
+    ddb.meta.events.register("after-call.dynamodb.UpdateItem", strip_old_image)
+    ddb.meta.events.register("provide-client-params.dynamodb.GetItem", count_reads)
+    try:
+        api.patch("it-1", {"name": "v2"})
+        assert not reads
+        assert api.patch("it-1", {"name": "x"}, headers={"If-Match": "1"})["statusCode"] == 412
+        assert api.patch("ghost", {"name": "x"}, headers={"If-Match": "1"})["statusCode"] == 404
+        assert api.patch("ghost", {"name": "x"})["statusCode"] == 404
+    finally:
+        ddb.meta.events.unregister("after-call.dynamodb.UpdateItem", strip_old_image)
+        ddb.meta.events.unregister("provide-client-params.dynamodb.GetItem", count_reads)
+    assert len(reads) == 2 and all(r["ConsistentRead"] for r in reads)

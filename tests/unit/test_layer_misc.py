@@ -163,7 +163,7 @@ def test_manifests_list_the_actions_the_code_calls(name):
     expected = {
         "create_item": {"dynamodb:PutItem", "dynamodb:GetItem"},
         "get_item": {"dynamodb:GetItem"},
-        "update_item": {"dynamodb:UpdateItem"},
+        "update_item": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
         "delete_item": {"dynamodb:DeleteItem"},
         "list_items": {"dynamodb:Query", "ssm:GetParameter"},
         "batch_write": {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"},
