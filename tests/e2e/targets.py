@@ -8,6 +8,7 @@ Everything else in the suite speaks HTTP to ``StackInfo.api_url`` only.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = float(os.environ.get("E2E_READY_TIMEOUT_S", "600"))
@@ -94,6 +95,25 @@ class LocalStack:
         self.ready_file = Path(self._tmp.name) / "stack.json"
         self.log_file = Path(self._tmp.name) / "stack.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock: IO[bytes] | None = None
+        self.state_dir = self._pick_state_dir()
+
+    def _pick_state_dir(self) -> Path:
+        """Never .local itself (a developer's `make run` lives there).
+
+        ``.local/e2e-stack`` keeps Terraform's data dir between sessions (faster); a concurrent
+        session that cannot take its lock gets a throwaway directory instead.
+        """
+        shared = ROOT / ".local" / "e2e-stack"
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        lock = (ROOT / ".local" / "e2e-stack.lock").open("wb")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return Path(self._tmp.name) / "state"
+        self._lock = lock
+        return shared
 
     def start(self) -> StackInfo:
         """Start the stack and wait for its ready file (the child writes it when fully serving)."""
@@ -101,6 +121,7 @@ class LocalStack:
             **os.environ,
             "EMBEDDED_API_PORT": os.environ.get("E2E_API_PORT", "0"),
             "EMBEDDED_AWS_PORT": os.environ.get("E2E_AWS_PORT", "0"),
+            "EMBEDDED_STATE_DIR": str(self.state_dir),
             "PYTHONUNBUFFERED": "1",
         }
         with self.log_file.open("wb") as log:
@@ -141,6 +162,8 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+        if self._lock is not None:
+            self._lock.close()
         self._tmp.cleanup()
 
 

@@ -186,6 +186,16 @@ def test_payload_over_10_mb_is_413_without_invoking(gateway, api, runner):
     assert runner.calls == []
 
 
+def test_payload_over_lambdas_6_mb_fails_the_integration(gateway, api, runner):
+    body = b"x" * (7 * 1024 * 1024)
+    response = requests.patch(
+        f"{gateway.url}/items/a", headers={"x-api-key": api.keys["alpha"]}, data=body, timeout=30
+    )
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal server error"}
+    assert runner.calls == []
+
+
 def test_chunked_body_is_read(gateway, api):
     def chunks():
         yield b'{"name":'

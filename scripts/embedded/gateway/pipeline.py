@@ -188,7 +188,11 @@ class Pipeline:
             ids=ids,
             api_key=api_key,
         )
-        if len(json.dumps(event)) > MAX_LAMBDA_REQUEST_BYTES:
+        # Only a large body can push the event past Lambda's limit; skip the extra encode otherwise.
+        if (
+            len(request.body) > MAX_LAMBDA_REQUEST_BYTES // 2
+            and len(json.dumps(event)) > MAX_LAMBDA_REQUEST_BYTES
+        ):
             # Lambda refuses the invocation (RequestEntityTooLargeException): an integration failure.
             ctx["integrationErrorMessage"] = "Lambda request payload over 6 MB"
             raise _Rejected(r.INTEGRATION_ERROR)
