@@ -103,6 +103,24 @@ def _request_measurements(box: Sandbox, chosen: set[str], size: Sizes) -> list[d
     return out
 
 
+def _stack_measurements(box: Sandbox, chosen: set[str], size: Sizes, quick: bool) -> list[dict[str, Any]]:
+    """5 and 6 share one `make run`; a failure there is reported for both."""
+    log("== 5/6. Embedded stack and make run")
+    started = time.monotonic()
+    try:
+        results = embedded.measurements(box, chosen, requests_n=size.embedded_requests,
+                                        clients=size.embedded_clients, quick=quick, log=log)  # fmt: skip
+    except Exception as exc:
+        log(traceback.format_exc())
+        reason = f"{type(exc).__name__}: {str(exc).strip()[-300:]}"
+        titles = {"embedded": "5. Embedded stack", "make_run": "6. make run to ready"}
+        results = [{"id": m, "title": titles[m], "status": "error", "reason": reason, "rows": []}
+                   for m in ("embedded", "make_run") if m in chosen]  # fmt: skip
+    for result in results:
+        result["seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
 def run(chosen: set[str], quick: bool) -> dict[str, Any]:
     """Every chosen measurement, in the issue's order."""
     size = QUICK if quick else FULL
