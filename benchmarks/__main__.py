@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start, embedded, invocations, machine, report, sandbox, sizes
+from benchmarks import cold_start, embedded, harness, invocations, machine, report, sandbox, sizes
 from benchmarks.backend import running
-from benchmarks.harness import handler_entries, missing_handlers
+from benchmarks.harness import BASELINE_ENTRIES, handler_entries, missing_handlers
 from benchmarks.sandbox import REPO, Sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -130,7 +130,9 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
     if absent:
         log(f"  functions without a handler yet (not measured): {', '.join(absent)}")
     box = sandbox.prepare(log)
-    log(f"  layer: {box.layer_source}")
+    log(f"  interpreter: Python {box.python_version} ({box.python}); layer: {box.layer_source}")
+    log("  priming bytecode caches (runtime, baselines, the with-bytecode copy of the layer)")
+    harness.prime(box, [*handler_entries(), *BASELINE_ENTRIES])
     measurements = []
     if "cold" in chosen:
         measurements.append(_guard("cold_init", "1. Cold init", lambda: cold_start.measure(
@@ -156,8 +158,9 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),
         "quick": quick,
-        "machine": machine.describe(),
+        "machine": {**machine.describe(), "measured_python": box.python_version},
         "layer_source": box.layer_source,
+        "measured_python": f"{box.python_version} ({box.python})",
         "handlers_missing": absent,
         "measurements": measurements,
     }

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +73,15 @@ def missing_handlers() -> list[str]:
     ]
 
 
+def prime(sandbox: Sandbox, entries: list[Entry]) -> None:
+    """Write the bytecode caches a deployment has (runtime, baselines, the bytecode copy of the layer).
+
+    The as-shipped copy of the layer is never primed: measured containers import it with -B.
+    """
+    for entry in entries:
+        run_worker(sandbox, entry, "cold", shipped=False)
+
+
 class WorkerError(RuntimeError):
     """A measured container failed: the message carries the end of its stderr."""
 
@@ -109,7 +117,15 @@ def run_worker(
         }
         full_env = lambda_env(f"bench-{entry.name}", f"{entry.module}.handler", entry.task_root, env or {})
         done = subprocess.run(  # noqa: S603 - our own interpreter and worker script
-            [sys.executable, "-I", "-S", *python_flags, str(WORKER)],
+            [
+                sandbox.python,
+                "-I",
+                "-S",
+                "-X",
+                f"pycache_prefix={sandbox.pycache}",
+                *python_flags,
+                str(WORKER),
+            ],
             input=json.dumps(full_spec),
             capture_output=True,
             text=True,

@@ -59,7 +59,9 @@ def describe() -> dict[str, Any]:
 
 def one_line(machine: dict[str, Any]) -> str:
     """A short description for tables and charts."""
+    measured = machine.get("measured_python")
+    python = f"Lambda code on Python {measured}" if measured else f"Python {machine['python']}"
     return (
         f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, "
-        f"Python {machine['python']}, moto {machine['libraries'].get('moto')}"
+        f"{python}, moto {machine['libraries'].get('moto')}"
     )

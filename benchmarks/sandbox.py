@@ -60,6 +60,9 @@ def _venv_site_packages() -> Path:
 class Sandbox:
     """Where each kind of code comes from in a measured interpreter."""
 
+    python: str  # the interpreter of every measured container: python3.12 (Lambda's) when available
+    python_version: str
+    pycache: Path  # bytecode caches of measured containers live here (-X pycache_prefix), not in the venv
     shipped_layer: Path  # as the zip ships it: no bytecode, never written (workers run with -B)
     bytecode_layer: Path  # the same files, with bytecode caches written by a warm-up run
     runtime_path: Path
@@ -128,18 +131,18 @@ def _extract(layer_zip: Path, target: Path) -> None:
     tmp.rename(target)
 
 
-def _layers_from_build(log: Log) -> tuple[Path, Path, str] | None:
-    folder, reason = build_artifacts("host", log)
+def _layers_from_build(log: Log, target: str) -> tuple[Path, Path, str] | None:
+    folder, reason = build_artifacts(target, log)
     if folder is None:
         log(f"  {reason}; falling back to pip install requirements/layer.txt")
         return None
     layer_zip = folder / "layer.zip"
     digest = _digest(layer_zip)
     shipped, compiled = CACHE / f"layer-{digest}-shipped", CACHE / f"layer-{digest}-bytecode"
-    for target in (shipped, compiled):
-        if not target.exists():
-            _extract(layer_zip, target)
-    return shipped / "python", compiled / "python", "layer.zip of scripts/build.py --target host"
+    for copy in (shipped, compiled):
+        if not copy.exists():
+            _extract(layer_zip, copy)
+    return shipped / "python", compiled / "python", f"layer.zip of scripts/build.py --target {target}"
 
 
 def _layers_from_requirements(log: Log) -> tuple[Path, Path, str]:
@@ -166,12 +169,46 @@ def _layers_from_requirements(log: Log) -> tuple[Path, Path, str]:
     return copies[0], copies[1], "shared/apikit + pip install requirements/layer.txt (no scripts/build.py)"
 
 
+def lambda_python() -> str | None:
+    """Lambda's interpreter version here: $LAMBDA_PYTHON, python3.12 on PATH, or pyenv's 3.12."""
+    explicit = os.environ.get("LAMBDA_PYTHON", "").strip()
+    if explicit:
+        return explicit
+    on_path = shutil.which("python3.12")
+    if on_path and "/.pyenv/shims/" not in on_path:
+        return on_path
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    return str(pyenv[-1]) if pyenv else on_path
+
+
+def _version(python: str) -> str:
+    done = subprocess.run(  # noqa: S603 - an interpreter we located ourselves
+        [python, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
 def prepare(log: Log, use_build: bool = True) -> Sandbox:
-    """Build (or reuse) the layer and the runtime folders the measured interpreters import from."""
+    """Build (or reuse) the layer and the runtime folders the measured interpreters import from.
+
+    With python3.12 (Lambda's runtime) the layer is the real `--target lambda` zip (manylinux cp312
+    wheels); otherwise this interpreter and `--target host`.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
-    built = _layers_from_build(log) if use_build else None
+    python = lambda_python()
+    version = _version(python) if python else ""
+    if version != "3.12" or not use_build:
+        python, version = sys.executable, _version(sys.executable)
+    target = "lambda" if version == "3.12" else "host"
+    built = _layers_from_build(log, target) if use_build else None
+    if built is None:
+        python, version = sys.executable, _version(sys.executable)
     shipped, compiled, source = built or _layers_from_requirements(log)
     return Sandbox(
+        python=python,
+        python_version=version,
+        pycache=CACHE / f"pycache-{version}",
         shipped_layer=shipped,
         bytecode_layer=compiled,
         runtime_path=_link_packages(CACHE / "runtime", RUNTIME_PACKAGES),
