@@ -101,8 +101,12 @@ def _put(
         return batch
     if not response.get("FailedPutCount"):
         return []
+    results = response.get("RequestResponses") or []
+    if len(results) != len(batch):  # cannot tell which records failed: send them all again
+        outcome.errors["MalformedResponse"] += len(batch)
+        return batch
     failed = []
-    for index, result in zip(batch, response["RequestResponses"], strict=True):
+    for index, result in zip(batch, results, strict=True):
         if result.get("ErrorCode"):
             outcome.errors[result["ErrorCode"]] += 1
             failed.append(index)

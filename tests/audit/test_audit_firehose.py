@@ -133,3 +133,18 @@ def test_failed_put_count_with_a_botocore_stub() -> None:
         outcome, _ = run(client, [b"a\n", b"b\n"])
         stub.assert_no_pending_responses()
     assert outcome.failed == set() and outcome.calls == 2
+
+
+class ShortAnswer(FakeFirehose):
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.calls.append([r["Data"] for r in Records])
+        if len(self.calls) == 1:
+            return {"FailedPutCount": 1, "RequestResponses": [{"RecordId": "only one"}]}
+        return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": "r"} for _ in Records]}
+
+
+def test_a_response_that_does_not_match_the_records_resends_them_all() -> None:
+    client = ShortAnswer([])
+    outcome, _ = run(client, [b"a\n", b"b\n"])
+    assert outcome.failed == set() and client.calls == [[b"a\n", b"b\n"]] * 2
+    assert outcome.errors == {"MalformedResponse": 2}
