@@ -139,19 +139,8 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
             box, handler_entries(), size.cold_runs, log)))  # fmt: skip
     if chosen & {"first", "warm", "calls"}:
         measurements += _request_measurements(box, chosen, size)
-    if "embedded" in chosen:
-        measurements.append(
-            _guard(
-                "embedded",
-                "5. Embedded stack",
-                lambda: embedded.measure(
-                    box, requests=size.embedded_requests, clients=size.embedded_clients, quick=quick, log=log
-                ),
-            )
-        )
-    if "make_run" in chosen:
-        measurements.append(_guard("make_run", "6. make run to ready", lambda: embedded.make_run(
-            quick=quick, log=log)))  # fmt: skip
+    if chosen & {"embedded", "make_run"}:
+        measurements += _stack_measurements(box, chosen, size, quick)
     if "sizes" in chosen:
         measurements.append(_guard("sizes", "7. Artifact sizes", lambda: sizes.measure(log)))
     return {
