@@ -10,6 +10,7 @@ it, and sends just that one to the on-failure queue, while the rest of the shard
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -90,7 +91,8 @@ def _deliver(records: list[dict[str, Any]], context: Any) -> tuple[set[str], dic
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
     outcome = firehose.put_all(client("firehose"), os.environ["AUDIT_DELIVERY_STREAM"], payloads, deadline)
     failed = {sequences[i] for i in outcome.failed}
-    log.info(
+    log.log(
+        logging.WARNING if failed or unmapped else logging.INFO,
         "audit batch",
         extra={
             "records": len(records),
