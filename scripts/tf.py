@@ -183,6 +183,7 @@ def var_args(artifact_dir: Path) -> list[str]:
 
 def deploy_local(
     endpoint_url: str,
+    *,
     stage: str = "local",
     state_dir: Path = ROOT / ".local" / "tfstate",
     data_dir: Path = ROOT / ".local" / "tfdata",
@@ -201,3 +202,44 @@ def deploy_local(
         tf.select_workspace(stage)
         tf.apply(*var_args(artifact_dir), *extra_args)
         return tf.output()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI for emulator targets: python -m scripts.tf apply --stage localstack --endpoint URL."""
+    import argparse
+    import sys
+
+    from scripts.build import build
+
+    parser = argparse.ArgumentParser(prog="python -m scripts.tf", description=main.__doc__)
+    parser.add_argument("command", choices=["plan", "apply", "destroy", "output"])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--endpoint", help="AWS endpoint URL of the emulator (e.g. http://localhost:4566)")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--target", choices=["lambda", "host"], default="lambda")
+    parser.add_argument("--state-dir", type=Path, default=None, help="default .local/<stage>/tfstate")
+    parser.add_argument("--data-dir", type=Path, default=None, help="default .local/<stage>/tfdata")
+    args = parser.parse_args(argv)
+
+    base = ROOT / ".local" / args.stage
+    runner = Terraform(
+        data_dir=args.data_dir or base / "tfdata", state_dir=args.state_dir or base / "tfstate"
+    )
+    stage_settings = json.loads((TF_ROOT / "stages" / f"{args.stage}.json").read_text())
+    artifact_dir = build(args.target, bool(stage_settings.get("bundle_layer", False)))
+    with endpoint_override(args.endpoint, args.region):
+        runner.init()
+        runner.select_workspace(args.stage)
+        if args.command == "output":
+            proc = runner.run("output", capture=False, check=False)
+        else:
+            extra = ["-auto-approve"] if args.command != "plan" else []
+            proc = runner.run(
+                args.command, "-input=false", *extra, *var_args(artifact_dir), capture=False, check=False
+            )
+    sys.stdout.flush()
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -75,6 +75,10 @@ resource "aws_api_gateway_rest_api" "this" {
   endpoint_configuration {
     types = ["REGIONAL"]
   }
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Nested resources, one resource type per depth (for_each cannot refer to itself for parents).
