@@ -206,10 +206,6 @@ class Deployment:
     layer_paths: tuple[str, ...]
     tracing_active: bool
 
-    @property
-    def identity(self) -> str:
-        return hashlib.sha256(repr(self).encode()).hexdigest()
-
 
 def split_function_ref(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
     """Accept a name, a partial ARN or a (qualified) ARN, as Lambda's Invoke does."""

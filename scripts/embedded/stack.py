@@ -35,7 +35,7 @@ STATE_DIR_ENV = "EMBEDDED_STATE_DIR"  # per-run state (terraform state, logs, st
 DEFAULT_API_PORT = 8080
 STAGE = "local"
 # Per-run state: removed at start so that a second run starts clean.
-_RUN_STATE = ("tfstate", "logs", "stack.json")
+_RUN_STATE = ("tfstate", "logs", "stack.json", "timings.json")
 
 
 def _api_port(explicit: int | None) -> int:
@@ -231,6 +231,7 @@ def start_stack(
         moto.stop()
         raise
     timings["total_s"] = time.monotonic() - started
+    _write_json_atomically(state_dir / "timings.json", timings)  # for scripts measuring time to ready
     _write_json_atomically(state_dir / "stack.json", info)
     if ready_file is not None:
         _write_json_atomically(ready_file, info)

@@ -472,6 +472,7 @@ class StreamPollers:
         self._lock = threading.Lock()
         self._pollers: dict[tuple[str, str], tuple[ShardPoller, threading.Event]] = {}
         self._thread: threading.Thread | None = None
+        self._warned: set[str] = set()
 
     def start(self) -> StreamPollers:
         self.sync()
@@ -491,6 +492,12 @@ class StreamPollers:
         for page in self._clients.lambda_.get_paginator("list_event_source_mappings").paginate():
             for m in page.get("EventSourceMappings", []):
                 if is_dynamodb_stream(m.get("EventSourceArn", "")) and m.get("State") == "Enabled":
+                    if (m.get("FilterCriteria") or {}).get("Filters") and m["UUID"] not in self._warned:
+                        self._warned.add(m["UUID"])
+                        log.warning(
+                            "mapping %s: FilterCriteria are not applied here (all records delivered)",
+                            m["UUID"],
+                        )
                     found.append(MappingSettings.from_api(m))
         return found
 
