@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import textwrap
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,18 +12,11 @@ import pytest
 
 from scripts.embedded.motoserver import MotoServer, start_moto
 from scripts.embedded.runner import Runner, ensure_runtime
+from tests.embedded.support import make_zip
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/embedded-test"
 _names = itertools.count()
-
-
-def make_zip(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name, text in sorted(files.items()):
-            archive.writestr(name, textwrap.dedent(text))
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="session")
