@@ -152,7 +152,11 @@ def _plot_cold(ax: Any, m: dict[str, Any] | None) -> None:
     medians = [r["median"] for r in rows]
     errors = [[r["median"] - r["min"] for r in rows], [r["max"] - r["median"] for r in rows]]
     colors = ["tab:blue" if r["role"] == "handler" else "tab:gray" for r in rows]
-    ax.barh(names, medians, xerr=errors, color=colors, capsize=2)
+    ax.barh(names, medians, xerr=errors, color=colors, capsize=2, label="as shipped")
+    compiled = [r for r in rows if r["role"] == "handler" and "bytecode_median" in r]
+    if compiled:
+        ax.scatter([r["bytecode_median"] for r in compiled], [r["name"] for r in compiled], color="black",
+                   marker="D", s=14, zorder=3, label="with bytecode in the layer")  # fmt: skip
     baselines = {r["role"]: r["median"] for r in rows}
     ax.axvline(1.2 * baselines["seed"], color="tab:red", linestyle="--", label="1.2x seed-style")
     ax.axvline(0.6 * baselines["powertools"], color="tab:orange", linestyle=":", label="0.6x Powertools")
@@ -208,6 +212,7 @@ def _plot_calls(ax: Any, m: dict[str, Any] | None) -> None:
     names = [r["name"] for r in m["rows"]]
     ax.bar(names, [r["writes"] for r in m["rows"]], color=["tab:blue", "tab:gray"])
     ax.set_yscale("log")
+    ax.set_ylim(bottom=1)
     for index, r in enumerate(m["rows"]):
         ax.text(index, r["writes"], str(r["writes"]), ha="center", va="bottom")
 
