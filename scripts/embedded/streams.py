@@ -221,6 +221,7 @@ class ShardPoller(threading.Thread):
         stop: threading.Event,
         *,
         poll_interval_s: float = POLL_INTERVAL_S,
+        resume_after: str | None = None,
     ) -> None:
         super().__init__(name=f"stream-{settings.uuid[:8]}-{shard_id[-8:]}", daemon=True)
         self.settings = settings
@@ -230,6 +231,8 @@ class ShardPoller(threading.Thread):
         self._halt = stop
         self._poll = poll_interval_s
         self.stats = ShardStats()
+        # Sequence number of the last record fully dealt with (delivered or sent to the destination).
+        self.checkpoint: str | None = resume_after
         self._version = (
             settings.function_arn.rsplit(":", 1)[-1] if settings.function_arn.count(":") > 6 else None
         )
@@ -237,6 +240,14 @@ class ShardPoller(threading.Thread):
     # -- reading -------------------------------------------------------------------------
 
     def _iterator(self) -> str:
+        """From the checkpoint when there is one (a mapping update keeps it, as Lambda's does)."""
+        if self.checkpoint is not None:
+            return self._clients.streams.get_shard_iterator(
+                StreamArn=self.settings.stream_arn,
+                ShardId=self.shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self.checkpoint,
+            )["ShardIterator"]
         kind = "TRIM_HORIZON" if self.settings.starting_position == "TRIM_HORIZON" else "LATEST"
         return self._clients.streams.get_shard_iterator(
             StreamArn=self.settings.stream_arn, ShardId=self.shard_id, ShardIteratorType=kind
@@ -284,7 +295,9 @@ class ShardPoller(threading.Thread):
                 continue
             while buffer and not self._halt.is_set():
                 batch = self._cut(buffer)
-                self._deliver(batch)
+                if not self._deliver(batch):
+                    return  # halted mid-batch: the checkpoint stays before it
+                self.checkpoint = batch[-1]["dynamodb"]["SequenceNumber"]
                 del buffer[: len(batch)]
                 if len(buffer) < self.settings.batch_size and window > 0:
                     break
@@ -304,8 +317,8 @@ class ShardPoller(threading.Thread):
 
     # -- delivering ----------------------------------------------------------------------
 
-    def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        """Deliver a batch completely: every record either succeeds or goes to the destination."""
+    def _deliver(self, batch: list[dict[str, Any]]) -> bool:
+        """Deliver a batch completely: every record succeeds or goes to the destination (False: halted)."""
         queue = [_Pending(batch)]
         throttled_for = 0
         while queue and not self._halt.is_set():
@@ -344,6 +357,7 @@ class ShardPoller(threading.Thread):
                 queue.pop(0)
                 continue
             self._halt.wait(min(RETRY_BASE_S * 2 ** min(pending.retries, 10), RETRY_MAX_S))
+        return not queue
 
     def _first_failure(self, records: list[dict[str, Any]], payload: Any) -> int | None:
         """Index of the lowest reported failure (None = all succeeded), per ReportBatchItemFailures."""
@@ -508,17 +522,28 @@ class StreamPollers:
             shards = self._clients.streams.describe_stream(StreamArn=settings.stream_arn)["StreamDescription"]
             for shard in shards.get("Shards", []):
                 wanted[(settings.uuid, shard["ShardId"])] = settings
+        retired: dict[tuple[str, str], ShardPoller] = {}
         with self._lock:
             for key, (poller, stop) in list(self._pollers.items()):
                 if wanted.get(key) != poller.settings:
                     stop.set()
                     del self._pollers[key]
+                    retired[key] = poller
+        for poller in retired.values():
+            poller.join(timeout=60)  # let it finish its batch so the checkpoint is exact
+        with self._lock:
             for key, settings in wanted.items():
                 if key in self._pollers or self._stop.is_set():
                     continue
                 stop = threading.Event()
                 poller = ShardPoller(
-                    settings, key[1], self._clients, self._invoke, stop, poll_interval_s=self._poll
+                    settings,
+                    key[1],
+                    self._clients,
+                    self._invoke,
+                    stop,
+                    poll_interval_s=self._poll,
+                    resume_after=retired[key].checkpoint if key in retired else None,
                 )
                 self._pollers[key] = (poller, stop)
                 poller.start()

@@ -305,3 +305,20 @@ def test_records_older_than_the_maximum_age_go_to_the_destination(aws, table, re
     )
     assert body["requestContext"]["condition"] == "RecordAgeExceeded"
     assert body["requestContext"]["approximateInvokeCount"] == 0
+
+
+def test_a_mapping_update_keeps_the_checkpoint(aws, table, recorder, pollers):
+    table_name, stream_arn = table
+    function, out = recorder
+    _put(aws, table_name, "c1", "one")
+    _put(aws, table_name, "c2", "two")
+    uuid = _map(aws, function, stream_arn)
+    p = pollers()
+    assert p.wait_idle(20)
+    aws("lambda").update_event_source_mapping(UUID=uuid, BatchSize=5)
+    p.sync()
+    assert p.pollers()[0].settings.batch_size == 5  # a new poller, from the old one's checkpoint
+    _put(aws, table_name, "c3", "three")
+    assert p.wait_idle(20)
+    names = [r["dynamodb"]["NewImage"]["name"]["S"] for b in _batches(out) for r in b]
+    assert names == ["one", "two", "three"]  # nothing delivered twice
