@@ -44,6 +44,7 @@ class MakeRun:
         self.ready = threading.Event()
         self.banner: tuple[float, float] | None = None
         self.ready_after_s: float | None = None
+        self.others_at_start = 0
         env = {**os.environ, "EMBEDDED_API_PORT": "0", "EMBEDDED_AWS_PORT": "0"}
         self._started = time.monotonic()
         self._proc = subprocess.Popen(
@@ -88,10 +89,37 @@ class MakeRun:
         self._reader.join(timeout=10)
 
 
+def other_stacks() -> int:
+    """Embedded stacks running on this machine that are not ours (they share Terraform's lock)."""
+    count = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"scripts.embedded" in argv and b"-m" in argv:
+            count += 1
+    return count
+
+
+def wait_for_quiet(log: Log, timeout_s: float = 900.0) -> int:
+    """Wait until no other embedded stack runs (their applies would queue ours); return how many were left."""
+    deadline = time.monotonic() + timeout_s
+    busy = other_stacks()
+    if busy:
+        log(f"  waiting for {busy} other embedded stack(s) to finish (at most {timeout_s:.0f} s)")
+    while busy and time.monotonic() < deadline:
+        time.sleep(5)
+        busy = other_stacks()
+    return busy
+
+
 @contextmanager
 def make_run(log: Log) -> Iterator[MakeRun]:
-    """One `make run`, ready on entry, stopped on exit."""
+    """One `make run`, ready on entry, stopped on exit; started when no other stack runs if possible."""
+    others = wait_for_quiet(log)
     run = MakeRun(log)
+    run.others_at_start = others
     try:
         run.wait_ready()
         yield run
@@ -311,6 +339,7 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
     target = "lambda" if find_lambda_python() else "host"
     stage = json.loads((tf.TF_ROOT / "stages" / "local.json").read_text())
     steps: dict[str, float] = {}
+    others = wait_for_quiet(log)
     moto = start_moto(0)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-tfstate-") as state:
@@ -342,7 +371,8 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
             slowest.append({"resource": match.group(1), "seconds": seconds})
     slowest.sort(key=lambda r: r["seconds"], reverse=True)
     log("  terraform breakdown: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
-    return {"target": target, "steps_s": steps, "resources": len(slowest), "slowest": slowest[:8]}
+    return {"target": target, "steps_s": steps, "resources": len(slowest), "slowest": slowest[:8],
+            "other_stacks_at_start": others}  # fmt: skip
 
 
 def _make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> dict[str, Any]:
@@ -361,7 +391,10 @@ def _make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> d
             "ready_after_s": run.ready_after_s,
             "stack_total_s": total,
             "build_and_terraform_s": terraform,
+            "other_stacks_at_start": run.others_at_start,
         })  # fmt: skip
+        if run.others_at_start:
+            rows[-1]["result"] += f" ({run.others_at_start} other stacks were running: lock waits included)"
     if breakdown is not None:
         steps = breakdown["steps_s"]
         top = ", ".join(f"{r['resource'].split('.')[-2]} {r['seconds']}s" for r in breakdown["slowest"][:4])
