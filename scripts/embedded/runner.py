@@ -598,6 +598,9 @@ class Runner:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             return call.service_error(error.get("Code", "ServiceException"), error.get("Message", ""))
+        except (RunnerError, OSError, zipfile.BadZipFile) as exc:
+            # The deployed package cannot be fetched or unpacked: Lambda would fail the invoke itself.
+            return call.service_error("ServiceException", f"{type(exc).__name__}: {exc}")
         if len(json.dumps(payload, separators=(",", ":")).encode()) > MAX_SYNC_PAYLOAD:
             return call.service_error(
                 "RequestTooLargeException",
@@ -642,7 +645,10 @@ class Runner:
         d = call.deployment
         if self._closed:
             return call.service_error("ServiceException", "the runner is shutting down")
-        worker = Worker(d, self.python, self._environment(d), self._sink)
+        try:
+            worker = Worker(d, self.python, self._environment(d), self._sink)
+        except OSError as exc:
+            return call.service_error("ServiceException", f"cannot start the runtime {self.python}: {exc}")
         self._track(worker, True)
         try:
             ready = worker.wait_ready(INIT_TIMEOUT_S)

@@ -314,3 +314,22 @@ def test_close_stops_every_worker(moto_server, lambda_python, probe, tmp_path):
     r.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_missing_runtime_is_a_service_error_not_a_crash(moto_server, probe, tmp_path):
+    from scripts.embedded.runner import Runner
+
+    broken = Runner(
+        moto_server.endpoint_url,
+        "eu-west-1",
+        state_dir=tmp_path,
+        python="/nonexistent/python3.12",
+        console=None,
+    )
+    try:
+        result = broken.invoke(probe(), None, {})
+    finally:
+        broken.close()
+    assert result.status == "error"
+    assert result.function_error is None
+    assert result.error_type == "ServiceException"
