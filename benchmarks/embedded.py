@@ -45,6 +45,7 @@ class MakeRun:
         self.banner: tuple[float, float] | None = None
         self.ready_after_s: float | None = None
         self.others_at_start = 0
+        self.timings: dict[str, float] = {}
         env = {**os.environ, "EMBEDDED_API_PORT": "0", "EMBEDDED_AWS_PORT": "0"}
         self._started = time.monotonic()
         self._proc = subprocess.Popen(
@@ -122,6 +123,9 @@ def make_run(log: Log) -> Iterator[MakeRun]:
     run.others_at_start = others
     try:
         run.wait_ready()
+        timings = REPO / ".local" / "timings.json"
+        if timings.exists():  # the stack's own breakdown: moto, runtime venv, build + terraform, gateway
+            run.timings = json.loads(timings.read_text())
         yield run
     finally:
         run.stop()
@@ -392,6 +396,7 @@ def _make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> d
             "stack_total_s": total,
             "build_and_terraform_s": terraform,
             "other_stacks_at_start": run.others_at_start,
+            "stack_timings": run.timings,
         })  # fmt: skip
         if run.others_at_start:
             rows[-1]["result"] += f" ({run.others_at_start} other stacks were running: lock waits included)"
