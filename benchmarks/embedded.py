@@ -268,6 +268,7 @@ def measure_stack(box: Sandbox, stack: dict[str, Any], *, requests_n: int, clien
     gateway_calls = [measure_local.gateway_get(stack, api_key, item_id) for _ in range(clients)]
     moto_calls = [_raw_moto_get(stack, key) for _ in range(clients)]
     total = requests_n * 2
+    _throughput(gateway_calls, clients * 5)  # start one warm worker per concurrent client first
     gateway_rps, gateway_errors = _throughput(gateway_calls, total)
     moto_rps, moto_errors = _throughput(moto_calls, total)
     rps_ratio = ratio(gateway_rps, moto_rps)
