@@ -103,7 +103,7 @@ def other_stacks() -> int:
     return count
 
 
-def wait_for_quiet(log: Log, timeout_s: float = 900.0) -> int:
+def wait_for_quiet(log: Log, timeout_s: float = 300.0) -> int:
     """Wait until no other embedded stack runs (their applies would queue ours); return how many were left."""
     deadline = time.monotonic() + timeout_s
     busy = other_stacks()
