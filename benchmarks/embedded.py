@@ -1,7 +1,7 @@
 """Measurements 5 and 6: the embedded stack through its gateway, and `make run` to ready.
 
 `make run` is started exactly as a user starts it (a child process group, stopped with SIGINT like
-Ctrl-C), twice: the second run is the one the target is about (venvs, zips, provider and code caches
+Ctrl-C; only EMBEDDED_STATE_DIR points at this suite's cache so that a running stack is never wiped), twice: the second run is the one the target is about (venvs, zips, provider and code caches
 exist). The stack of the last run then serves measurement 5: latency through gateway + warm worker
 beside the same handler in a Lambda-like interpreter (worker.py) on the same moto endpoint, and
 throughput of a few concurrent loopback clients beside moto's own rate for the same read. Helpers of
@@ -28,9 +28,10 @@ import requests
 
 from benchmarks.events import item_path, new_item, rest_event
 from benchmarks.harness import Entry, handler_entries, run_worker
-from benchmarks.sandbox import REPO, Log, Sandbox
+from benchmarks.sandbox import CACHE, REPO, Log, Sandbox
 from benchmarks.stats import ratio, summary
 
+STATE_DIR = CACHE / "make-run-state"
 READY = re.compile(r"Embedded stack ready in ([\d.]+) s \(build \+ terraform ([\d.]+) s\)")
 TARGETS = {"p50": 2.0, "p99": 3.0, "throughput": 0.6, "make_run_s": 60.0}
 
@@ -46,7 +47,9 @@ class MakeRun:
         self.ready_after_s: float | None = None
         self.others_at_start = 0
         self.timings: dict[str, float] = {}
-        env = {**os.environ, "EMBEDDED_API_PORT": "0", "EMBEDDED_AWS_PORT": "0"}
+        # Its own state dir, so a developer's `make run` or an e2e session is never wiped by ours.
+        env = {**os.environ, "EMBEDDED_API_PORT": "0", "EMBEDDED_AWS_PORT": "0",
+               "EMBEDDED_STATE_DIR": str(STATE_DIR)}  # fmt: skip
         self._started = time.monotonic()
         self._proc = subprocess.Popen(
             ["make", "--no-print-directory", "run"],  # noqa: S607 - make from PATH, as a user runs it
@@ -123,7 +126,7 @@ def make_run(log: Log) -> Iterator[MakeRun]:
     run.others_at_start = others
     try:
         run.wait_ready()
-        timings = REPO / ".local" / "timings.json"
+        timings = STATE_DIR / "timings.json"
         if timings.exists():  # the stack's own breakdown: moto, runtime venv, build + terraform, gateway
             run.timings = json.loads(timings.read_text())
         yield run
@@ -143,7 +146,7 @@ def unavailable() -> str | None:
 
 
 def _stack_document() -> dict[str, Any]:
-    return json.loads((REPO / ".local" / "stack.json").read_text())
+    return json.loads((STATE_DIR / "stack.json").read_text())
 
 
 def _time(call: Callable[[], None], n: int, warmup: int) -> list[float]:
@@ -427,8 +430,7 @@ def measurements(
     titles = {"embedded": "5. Embedded stack", "make_run": "6. make run to ready"}
     reason = unavailable()
     if quick:
-        reason = ("not in --quick: it needs `make run` (a Terraform apply, about a minute) and would "
-                  "collide with a stack already running from .local/; `make bench` runs it")  # fmt: skip
+        reason = "not in --quick: it needs two `make run`s (a Terraform apply each); `make bench` runs it"
     if reason:
         return [
             {"id": m, "title": titles[m], "status": "skipped", "reason": reason, "rows": []} for m in wanted
