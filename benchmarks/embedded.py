@@ -2,9 +2,10 @@
 
 `make run` is started exactly as a user starts it (a child process group, stopped with SIGINT like
 Ctrl-C; only EMBEDDED_STATE_DIR points at this suite's cache, so a running stack is never wiped),
-twice: the second run is the one the target is about (venvs, zips, provider and code caches exist). The stack of the last run then serves measurement 5: latency through gateway + warm worker
-beside the same handler in a Lambda-like interpreter (worker.py) on the same moto endpoint, and
-throughput of a few concurrent loopback clients beside moto's own rate for the same read. Helpers of
+twice: the second run is the one the target is about (venvs, zips, provider and code caches exist).
+The stack of the last run then serves measurement 5: latency through gateway + warm worker beside the
+same handler in a Lambda-like interpreter (worker.py) on the same moto endpoint, and throughput of a
+few concurrent loopback clients beside moto's own rate for the same read. Helpers of
 scripts/measure_local.py are reused; its in-process handler is not, because importing a handler here
 would patch this process's botocore with X-Ray and slow down the raw-moto clients we compare against.
 """
