@@ -171,3 +171,22 @@ def test_manifests_list_the_actions_the_code_calls(name):
     }[name]
     assert actions == expected
     assert manifest["handler"] == "handler.handler" and manifest["route"]["method"]
+
+
+def test_clients_are_created_once_with_standard_retries(aws):
+    from apikit import clients
+
+    first = clients.client("dynamodb")
+    assert clients.client("dynamodb") is first
+    assert first.meta.config.retries["mode"] == "standard"
+    assert first.meta.config.retries["total_max_attempts"] >= 3
+    assert first.meta.config.connect_timeout == 2 and first.meta.region_name == "eu-west-1"
+
+
+def test_tracing_is_harmless_without_segment_or_daemon(api, caplog):
+    from apikit import tracing
+
+    assert tracing.recorder.context.context_missing == "IGNORE_ERROR"
+    with caplog.at_level(logging.WARNING):
+        assert api.get("x")["statusCode"] == 404
+    assert not [r for r in caplog.records if r.name.startswith("aws_xray_sdk")]
