@@ -481,18 +481,45 @@ class Runner:
         self._pools: dict[str, _Pool] = {}
         self._busy: set[Worker] = set()
         self._resolved: dict[tuple[str, str | None], tuple[float, Deployment, _Limit]] = {}
+        self._refreshing: set[tuple[str, str | None]] = set()
         self._closed = False
 
     # -- control plane -------------------------------------------------------------------
 
     def _resolve(self, name: str, qualifier: str | None) -> tuple[Deployment, _Limit]:
-        """(deployment, concurrency limit) for name:qualifier, cached for a short TTL."""
+        """(deployment, concurrency limit) for name:qualifier.
+
+        Read from the control plane on first use; afterwards served from memory and re-read in the
+        background once older than the TTL, so that a redeploy is picked up within seconds without
+        any invocation waiting on the control plane.
+        """
         key = (name, qualifier)
-        now = time.monotonic()
         with self._lock:
             cached = self._resolved.get(key)
-        if cached and now - cached[0] < self._ttl:
+            stale = cached is not None and time.monotonic() - cached[0] >= self._ttl
+            refresh = stale and key not in self._refreshing
+            if refresh:
+                self._refreshing.add(key)
+        if refresh:
+            threading.Thread(target=self._refresh, args=(name, qualifier), daemon=True).start()
+        if cached is not None:
             return cached[1], cached[2]
+        return self._load(name, qualifier)
+
+    def _refresh(self, name: str, qualifier: str | None) -> None:
+        key = (name, qualifier)
+        try:
+            self._load(name, qualifier)
+        except Exception:  # gone or unreadable: the next invocation reads it again and reports why
+            with self._lock:
+                self._resolved.pop(key, None)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _load(self, name: str, qualifier: str | None) -> tuple[Deployment, _Limit]:
+        key = (name, qualifier)
+        now = time.monotonic()
         kwargs: dict[str, str] = {"FunctionName": name}
         if qualifier:
             kwargs["Qualifier"] = qualifier

@@ -333,3 +333,29 @@ def test_a_missing_runtime_is_a_service_error_not_a_crash(moto_server, probe, tm
     assert result.status == "error"
     assert result.function_error is None
     assert result.error_type == "ServiceException"
+
+
+def test_a_redeploy_is_picked_up_without_restarting(moto_server, lambda_python, deploy, aws, tmp_path):
+    from scripts.embedded.runner import Runner
+    from tests.embedded.support import make_zip
+
+    name = deploy({"handler.py": "def handler(e, c):\n    return 'v1'\n"})
+    r = Runner(
+        moto_server.endpoint_url,
+        "eu-west-1",
+        state_dir=tmp_path,
+        python=lambda_python,
+        console=None,
+        config_ttl_s=0.2,
+    )
+    try:
+        assert r.invoke(name, None, {}).payload == "v1"
+        aws("lambda").update_function_code(
+            FunctionName=name, ZipFile=make_zip({"handler.py": "def handler(e, c):\n    return 'v2'\n"})
+        )
+        deadline = time.monotonic() + 10
+        while r.invoke(name, None, {}).payload != "v2":
+            assert time.monotonic() < deadline, "the new code was never picked up"
+            time.sleep(0.1)
+    finally:
+        r.close()
