@@ -2,7 +2,8 @@
 
 ``E2E_TARGET=local`` starts ``python -m scripts.embedded --ready-file ...`` once per session (or uses a
 running stack when ``E2E_STACK_JSON`` names its ``.local/stack.json``). ``localstack`` and ``aws`` read
-``terraform output -json`` of a workspace (``E2E_WORKSPACE``, default ``localstack`` / ``dev``).
+``terraform output -json`` of a workspace (``E2E_WORKSPACE``, default ``localstack`` / ``dev``; or a
+saved copy named by ``E2E_TF_OUTPUTS``); ``E2E_API_URL`` overrides the URL the outputs give.
 Everything else in the suite speaks HTTP to ``StackInfo.api_url`` only.
 """
 
@@ -167,11 +168,25 @@ class LocalStack:
         self._tmp.cleanup()
 
 
-def _terraform_outputs(workspace: str) -> dict[str, Any]:
-    env = {**os.environ, "TF_WORKSPACE": workspace}
+def _terraform_outputs(target: str, workspace: str) -> dict[str, Any]:
+    """``terraform output -json`` values: a saved file (E2E_TF_OUTPUTS), else read from the state.
+
+    LocalStack stages are deployed by ``scripts/tf.py`` (state under .local/<stage>/); AWS stages by
+    ``scripts/deploy.sh`` (the root module's own backend), so each is read where it was written.
+    """
+    saved = os.environ.get("E2E_TF_OUTPUTS")
+    if saved:
+        raw = json.loads(Path(saved).read_text())
+        return {k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in raw.items()}
+    if target == "localstack":
+        from scripts.tf import Terraform
+
+        base = ROOT / ".local" / workspace
+        tf = Terraform(data_dir=base / "tfdata", state_dir=base / "tfstate", env={"TF_WORKSPACE": workspace})
+        return tf.output()
     out = subprocess.run(
         ["terraform", f"-chdir={ROOT / 'terraform'}", "output", "-json"],
-        env=env,
+        env={**os.environ, "TF_WORKSPACE": workspace},
         check=True,
         capture_output=True,
         text=True,
@@ -182,7 +197,7 @@ def _terraform_outputs(workspace: str) -> dict[str, Any]:
 def from_terraform(target: str) -> StackInfo:
     """A deployed stage (AWS or LocalStack) described by its Terraform outputs."""
     workspace = os.environ.get("E2E_WORKSPACE", "localstack" if target == "localstack" else "dev")
-    outputs = _terraform_outputs(workspace)
+    outputs = _terraform_outputs(target, workspace)
     values = outputs.get("api_key_values") or {}
     partners = {
         name: {**raw, "api_key": values[name]} for name, raw in (outputs.get("partners") or {}).items()
