@@ -29,7 +29,7 @@ def _port_from_env(default: int) -> int:
     return port
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((HOST, port))
@@ -68,8 +68,8 @@ def start_moto(port: int | None = None) -> MotoServer:
     moto_patches.install()
     _optional_hooks()
     if port is None:
-        port = _port_from_env(default=4566 if _port_is_free(4566) else 0)
-    if port and not _port_is_free(port):
+        port = _port_from_env(default=4566 if port_is_free(4566) else 0)
+    if port and not port_is_free(port):
         # ThreadedMotoServer would wait forever for a server that failed to bind.
         raise SystemExit(f"port {port} on {HOST} is in use; set {PORT_ENV} to a free port (0 = any)")
     # werkzeug logs every request at INFO; the stack's console is for function logs.

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from scripts.embedded.motoserver import MotoServer, start_moto
+from scripts.embedded.motoserver import MotoServer, port_is_free, start_moto
 from scripts.embedded.runner import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from scripts.embedded.streams import StreamPollers
 
@@ -192,6 +192,10 @@ def start_stack(
     started = time.monotonic()
     timings: dict[str, float] = {}
     state_dir = state_dir or Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+    port = _api_port(api_port)
+    if port and not port_is_free(port):
+        # Say so now, not after a minute of terraform apply.
+        raise SystemExit(f"port {port} on 127.0.0.1 is in use; set {API_PORT_ENV} to a free port (0 = any)")
     _reset_state(state_dir)
     runtime = _RuntimePrep(timings)
 
@@ -216,7 +220,7 @@ def start_stack(
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
-            moto.endpoint_url, region, runner, outputs, port=_api_port(api_port), logs=state_dir / "logs"
+            moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
         )
         timings["gateway_s"] = time.monotonic() - t
         api_url = str(gateway.url).rstrip("/")

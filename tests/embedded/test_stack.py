@@ -181,3 +181,18 @@ def test_make_run_serves_streams_and_stops_everything_on_sigint(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def test_a_busy_api_port_fails_fast_before_terraform(tmp_path):
+    import socket
+
+    from scripts.embedded.stack import start_stack
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(SystemExit, match=f"port {port}"):
+            start_stack(api_port=port, state_dir=tmp_path, console=None)
+        assert time.monotonic() - started < 5
