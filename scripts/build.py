@@ -63,7 +63,10 @@ def _entries(base: Path, prefix: str) -> Iterator[tuple[str, Path]]:
 def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> str:
     """Write a reproducible zip from (archive name, source file) pairs; return its sha256 hex."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    # A unique temporary name, then an atomic rename: concurrent builds never see half a zip.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
     seen: set[str] = set()
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, src in sorted(entries, key=lambda e: e[0]):
@@ -76,8 +79,10 @@ def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> str:
             info.external_attr = (0o100000 | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, src.read_bytes())
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp.chmod(0o644)
     tmp.replace(target)
-    return hashlib.sha256(target.read_bytes()).hexdigest()
+    return digest
 
 
 def _pip_site(target: str, cache_root: Path) -> Path:
@@ -89,7 +94,8 @@ def _pip_site(target: str, cache_root: Path) -> Path:
     site = cache_root / f"{target}-{key}"
     if (site / ".complete").exists():
         return site
-    with tempfile.TemporaryDirectory(dir=cache_root.parent if cache_root.exists() else None) as tmp:
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_root) as tmp:
         staging = Path(tmp) / "site"
         cmd = [
             sys.executable,
@@ -111,8 +117,11 @@ def _pip_site(target: str, cache_root: Path) -> Path:
         shutil.rmtree(staging / "bin", ignore_errors=True)
         (staging / ".complete").write_text("ok\n")
         cache_root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(site, ignore_errors=True)
-        staging.rename(site)
+        try:
+            staging.rename(site)
+        except OSError:
+            if not (site / ".complete").exists():  # not a concurrent build that finished first
+                raise
     return site
 
 
@@ -152,7 +161,11 @@ def build(target: str = "lambda", bundle_layer: bool = False, out: Path | None =
         if stale.stem not in functions:
             stale.unlink()
     manifest["functions"] = functions
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".manifest.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    Path(tmp_name).chmod(0o644)
+    Path(tmp_name).replace(out_dir / "manifest.json")
     return out_dir
 
 

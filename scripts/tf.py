@@ -93,17 +93,19 @@ def override_document(endpoint_url: str, region: str = "us-east-1") -> dict[str,
     }
 
 
-def write_endpoint_override(endpoint_url: str, region: str = "us-east-1") -> Path:
-    """Write terraform/zz_local_override.tf.json; callers hold `endpoint_lock()` while it exists."""
-    OVERRIDE_FILE.write_text(json.dumps(override_document(endpoint_url, region), indent=2) + "\n")
-    return OVERRIDE_FILE
+def write_endpoint_override(endpoint_url: str, region: str = "us-east-1", root: Path = TF_ROOT) -> Path:
+    """Write <root>/zz_local_override.tf.json; callers hold `endpoint_lock(root)` while it exists."""
+    path = root / OVERRIDE_FILE.name
+    path.write_text(json.dumps(override_document(endpoint_url, region), indent=2) + "\n")
+    return path
 
 
 @contextmanager
-def endpoint_lock() -> Iterator[None]:
-    """Exclusive lock over the root module while an override file may exist."""
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK_FILE.open("w") as handle:
+def endpoint_lock(root: Path = TF_ROOT) -> Iterator[None]:
+    """Exclusive lock over a root module while an override file may exist in it."""
+    lock = LOCK_FILE if root == TF_ROOT else root / ".override.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -112,15 +114,35 @@ def endpoint_lock() -> Iterator[None]:
 
 
 @contextmanager
-def endpoint_override(endpoint_url: str | None, region: str = "us-east-1") -> Iterator[None]:
+def endpoint_override(
+    endpoint_url: str | None, region: str = "us-east-1", root: Path = TF_ROOT
+) -> Iterator[None]:
     """Hold the lock, write the override (when an endpoint is given), and remove it afterwards."""
-    with endpoint_lock():
+    with endpoint_lock(root):
         if endpoint_url:
-            write_endpoint_override(endpoint_url, region)
+            write_endpoint_override(endpoint_url, region, root)
         try:
             yield
         finally:
-            OVERRIDE_FILE.unlink(missing_ok=True)
+            (root / OVERRIDE_FILE.name).unlink(missing_ok=True)
+
+
+def private_root(dest: Path) -> Path:
+    """A private copy of the root module under dest (functions/ and shared/ symlinked, so manifests,
+    schemas and table.json are still read from the repo). Its override needs no shared lock, so
+    parallel runs (tests beside `make run`) never wait for each other. Returns dest/terraform."""
+    root = dest / "terraform"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(
+        TF_ROOT,
+        root,
+        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock*"),
+    )
+    for name in ("functions", "shared"):
+        link = dest / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    return root
 
 
 @dataclass
