@@ -207,6 +207,18 @@ def test_chunked_body_is_read(gateway, api):
     assert _event(response)["body"] == '{"name":"chunked"}'
 
 
+def test_chunked_body_over_10_mb_is_413(gateway, api, runner):
+    def chunks():
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+
+    response = requests.patch(
+        f"{gateway.url}/items/a", headers={"x-api-key": api.keys["alpha"]}, data=chunks(), timeout=30
+    )
+    assert response.status_code == 413
+    assert runner.calls == []
+
+
 def test_function_error_and_malformed_response_are_502(gateway, api, runner: FakeRunner):
     runner.behaviour["get_item"] = lambda _e: InvokeResult(
         ok=False,

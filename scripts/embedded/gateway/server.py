@@ -61,7 +61,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if length > MAX_PAYLOAD_BYTES:
-            # Answer without reading 10 MB we would throw away; the connection cannot be reused.
+            # Read (and drop) what the client sends before answering: closing a socket with unread
+            # data resets it, and the client would see a connection error instead of the 413.
+            self._discard(length)
             self.close_connection = True
             body = b""
             too_large = True
@@ -86,19 +88,34 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = gateway.dispatch(request)
         self._write(outcome.response, head=self.command == "HEAD")
 
+    def _discard(self, length: int, cap: int = 8 * MAX_PAYLOAD_BYTES) -> None:
+        """Drain up to ``cap`` bytes of a body we will not use."""
+        remaining = min(length, cap)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+
     def _read_chunked(self) -> bytes | None:
-        """Decode a chunked body; None once it passes the payload limit."""
+        """Decode a chunked body; None if it passes the payload limit (the rest is drained)."""
         data = bytearray()
+        seen = 0
         while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            size = int(size_line or b"0", 16)
+            try:
+                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+            except ValueError:
+                return None  # not chunked encoding at all: refuse it like an oversized body
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
-                return bytes(data)
-            if len(data) + size > MAX_PAYLOAD_BYTES:
+                return bytes(data) if seen <= MAX_PAYLOAD_BYTES else None
+            seen += size
+            if seen > 8 * MAX_PAYLOAD_BYTES:
                 return None
-            data += self.rfile.read(size)
+            chunk = self.rfile.read(size)
+            if seen <= MAX_PAYLOAD_BYTES:
+                data += chunk
             self.rfile.readline(16)
 
     def _write(self, response: r.HttpResponse, head: bool = False) -> None:
