@@ -145,13 +145,13 @@ def _patch_code_locations() -> None:
     def get_code(self: Any) -> dict[str, Any]:
         resp = original_get_code(self)
         code = resp.get("Code") or {}
-        if code.get("RepositoryType") == "S3" and getattr(self, "code_bytes", b""):
+        if code.get("RepositoryType") == "S3" and getattr(self, "code_bytes", b"") and _endpoint_url:
             code["Location"] = code_location(_register(self))
         return resp
 
     def get_layer_version(self: Any) -> dict[str, Any]:
         resp = original_get_layer(self)
-        if getattr(self, "code_bytes", b""):
+        if getattr(self, "code_bytes", b"") and _endpoint_url:
             resp["Content"]["Location"] = code_location(_register(self))
         return resp
 
