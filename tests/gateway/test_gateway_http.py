@@ -72,6 +72,12 @@ def test_unknown_stage_is_forbidden(gateway, api):
     assert response.json() == {"message": "Forbidden"}
 
 
+def test_encoded_slash_stays_in_one_path_parameter(gateway, api):
+    event = _event(_get(gateway, "/items/a%2Fb%25c", api.keys["alpha"]))
+    assert event["pathParameters"] == {"id": "a/b%c"}
+    assert event["path"] == "/items/a/b%c"
+
+
 def test_literal_resource_beats_path_parameter(gateway, api, runner):
     _event(_get(gateway, "/items/new", api.keys["alpha"]))
     assert runner.calls[-1][0] == "new_item"

@@ -7,7 +7,7 @@ import fnmatch
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from scripts.embedded.gateway.controlplane import ApiKey, Method, Snapshot
 
@@ -17,7 +17,7 @@ class IncomingRequest:
     """What the HTTP server received, before any API Gateway processing."""
 
     http_method: str
-    path: str  # stage-relative and percent-decoded, e.g. /items/abc
+    path: str  # as received (percent-encoded); stage-relative once dispatched, e.g. /items/abc
     query_string: str
     headers: list[tuple[str, str]]  # in arrival order, original case
     body: bytes
@@ -89,7 +89,7 @@ def build_event(
     domain = request.host.split(":", 1)[0] if request.host else "127.0.0.1"
     return {
         "resource": method.resource_path,
-        "path": request.path,
+        "path": unquote(request.path),
         "httpMethod": request.http_method,
         "headers": headers,
         "multiValueHeaders": multi_headers,
@@ -103,7 +103,7 @@ def build_event(
             "httpMethod": request.http_method,
             "extendedRequestId": ids.extended_request_id,
             "requestTime": ids.received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{snapshot.stage}{request.path}",
+            "path": f"/{snapshot.stage}{unquote(request.path)}",
             "accountId": snapshot.account_id,
             "protocol": request.protocol,
             "stage": snapshot.stage,

@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from scripts.embedded.gateway import responses as r
 from scripts.embedded.gateway.controlplane import ApiKey, Method, Plan, Snapshot
@@ -116,7 +117,7 @@ class Pipeline:
             "requestTime": ids.received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": str(int(ids.received_at.timestamp() * 1000)),
             "httpMethod": request.http_method,
-            "path": f"/{snapshot.stage}{request.path}",
+            "path": f"/{snapshot.stage}{unquote(request.path)}",
             "protocol": request.protocol,
             "stage": snapshot.stage,
             "apiId": snapshot.api_id,

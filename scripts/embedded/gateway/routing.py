@@ -53,7 +53,10 @@ class RouteTable:
         self._templates = sorted(templates, key=lambda t: t.rank, reverse=True)
 
     def match(self, path: str, http_method: str) -> tuple[Method, dict[str, str]] | None:
-        """The method and decoded path parameters for a stage-relative path, or None."""
+        """The method and decoded path parameters for a stage-relative, still-encoded path, or None.
+
+        Matching happens before decoding, so an encoded slash (%2F) stays inside one parameter.
+        """
         for template in self._templates:
             found = template.pattern.match(path)
             if not found:

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from scripts.embedded.gateway import controlplane
 from scripts.embedded.gateway import responses as r
@@ -76,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         request = IncomingRequest(
             http_method=self.command,
-            path=unquote(raw_path),
+            path=raw_path,
             query_string=query,
             headers=list(self.headers.items()),
             body=body,
