@@ -16,6 +16,11 @@ tf_bundle_flag() {
     "$TF_DIR/stages/$1.json"
 }
 
+# Where scripts/build.py writes the stage's artifacts (build/lambda or build/lambda-bundled).
+tf_artifact_dir() {
+  if [ -n "$(tf_bundle_flag "$1")" ]; then echo "$PWD/build/lambda-bundled"; else echo "$PWD/build/lambda"; fi
+}
+
 tf_aws_prepare() {
   local stage=$1
   case "$stage" in

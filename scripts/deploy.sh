@@ -18,7 +18,7 @@ auto_approve=${2:-}
 tf_aws_prepare "$stage"
 
 python3 scripts/build.py --target lambda $(tf_bundle_flag "$stage") >/dev/null
-artifacts="$PWD/build/lambda$( [ -n "$(tf_bundle_flag "$stage")" ] && echo -bundled )"
+artifacts=$(tf_artifact_dir "$stage")
 
 tf plan -input=false -var="artifact_dir=$artifacts" -out="$TF_DATA_DIR/$stage.tfplan"
 if [ "$auto_approve" != "--auto-approve" ]; then

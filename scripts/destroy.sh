@@ -12,7 +12,7 @@ stage=${1:?usage: scripts/destroy.sh <stage> [--auto-approve]}
 auto_approve=${2:-}
 tf_aws_prepare "$stage"
 
-artifacts="$PWD/build/lambda$( [ -n "$(tf_bundle_flag "$stage")" ] && echo -bundled )"
+artifacts=$(tf_artifact_dir "$stage")
 [ -f "$artifacts/manifest.json" ] || python3 scripts/build.py --target lambda $(tf_bundle_flag "$stage") >/dev/null
 args=(destroy -input=false -var="artifact_dir=$artifacts")
 [ "$auto_approve" = "--auto-approve" ] && args+=(-auto-approve)
