@@ -72,7 +72,9 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
     table = boto3_client("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]
     resolved = {
         "table": [table["TableArn"]],
-        "table_indexes": [f"{table['TableArn']}/index/{g['IndexName']}" for g in table["GlobalSecondaryIndexes"]],
+        "table_indexes": [
+            f"{table['TableArn']}/index/{g['IndexName']}" for g in table["GlobalSecondaryIndexes"]
+        ],
         "table_stream": [table["LatestStreamArn"]],
         "cursor_secret": [
             boto3_client("ssm").get_parameter(Name=outputs["cursor_secret_parameter"])["Parameter"]["ARN"]
