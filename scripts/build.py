@@ -132,17 +132,22 @@ def layer_entries(site: Path, prefix: str) -> list[tuple[str, Path]]:
     return [(n, p) for n, p in entries if n != prefix + ".complete"]
 
 
-def function_names() -> list[str]:
-    return sorted(p.parent.name for p in FUNCTIONS.glob("*/function.json"))
+def function_names(functions_dir: Path = FUNCTIONS) -> list[str]:
+    return sorted(p.parent.name for p in functions_dir.glob("*/function.json"))
 
 
-def build(target: str = "lambda", bundle_layer: bool = False, out: Path | None = None) -> Path:
+def build(
+    target: str = "lambda",
+    bundle_layer: bool = False,
+    out: Path | None = None,
+    functions_dir: Path = FUNCTIONS,
+) -> Path:
     """Build every artifact for a target; return the output directory (holding manifest.json)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {sorted(TARGETS)}")
     out_root = out or ROOT / "build"
     out_dir = out_root / (f"{target}-bundled" if bundle_layer else target)
-    site = _pip_site(target, out_root / ".pip-cache")
+    site = _pip_site(target, ROOT / "build" / ".pip-cache")
     layer = layer_entries(site, "python/")
     manifest: dict[str, object] = {
         "target": target,
@@ -152,9 +157,9 @@ def build(target: str = "lambda", bundle_layer: bool = False, out: Path | None =
     }
     bundled = layer_entries(site, "") if bundle_layer else []
     functions: dict[str, dict[str, str]] = {}
-    for name in function_names():
+    for name in function_names(functions_dir):
         rel = f"functions/{name}.zip"
-        entries = list(_entries(FUNCTIONS / name, "")) + bundled
+        entries = list(_entries(functions_dir / name, "")) + bundled
         functions[name] = {"path": rel, "sha256": write_zip(out_dir / rel, entries)}
     # Drop zips of functions that no longer exist, so Terraform never sees stale artifacts.
     for stale in (out_dir / "functions").glob("*.zip"):
