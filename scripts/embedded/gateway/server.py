@@ -41,6 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate writes; with Nagle on, a kept-alive client waits for a
     # delayed ACK (~40 ms) on every response.
     disable_nagle_algorithm = True
+    # Idle kept-alive connections are closed after this many seconds (each holds a thread).
+    timeout = 60
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
