@@ -46,7 +46,7 @@ locals {
   kms_services = {
     for k, f in local.functions : k => sort(distinct(concat(
       ["lambda.${local.region}.amazonaws.com"],
-      [for p in f.permissions : "${split(":", p.actions[0])[0]}.${local.region}.amazonaws.com"],
+      flatten([for p in f.permissions : [for a in p.actions : "${split(":", a)[0]}.${local.region}.amazonaws.com"]]),
       f.async ? ["sqs.${local.region}.amazonaws.com"] : [],
     )))
   }
