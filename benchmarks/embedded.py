@@ -207,19 +207,19 @@ def _latency_pair(
     return {"label": label, "gateway": gw, "in_process": local, "p50_ratio": p50, "p99_ratio": p99}
 
 
-def _throughput(calls: list[Callable[[], None]], total: int) -> tuple[float, int]:
-    """Requests per second of len(calls) concurrent clients sharing `total` requests; errors counted."""
+def _throughput(calls: list[Callable[[], None]], total: int) -> tuple[float, list[str]]:
+    """Successful requests per second of len(calls) concurrent clients sharing `total`, and the errors."""
     per_client = max(1, total // len(calls))
-    errors = [0]
+    errors: list[str] = []
     lock = threading.Lock()
 
     def client(call: Callable[[], None]) -> None:
         for _ in range(per_client):
             try:
                 call()
-            except Exception:
+            except Exception as exc:
                 with lock:
-                    errors[0] += 1
+                    errors.append(str(exc)[:160])
 
     threads = [threading.Thread(target=client, args=(c,)) for c in calls]
     start = time.perf_counter()
@@ -227,7 +227,7 @@ def _throughput(calls: list[Callable[[], None]], total: int) -> tuple[float, int
         t.start()
     for t in threads:
         t.join()
-    return per_client * len(calls) / (time.perf_counter() - start), errors[0]
+    return (per_client * len(calls) - len(errors)) / (time.perf_counter() - start), errors
 
 
 def _raw_moto_get(stack: dict[str, Any], key: dict[str, Any]) -> Callable[[], None]:
@@ -273,11 +273,14 @@ def measure_stack(box: Sandbox, stack: dict[str, Any], *, requests_n: int, clien
     moto_calls = [_raw_moto_get(stack, key) for _ in range(clients)]
     total = requests_n * 2
     _throughput(gateway_calls, clients * 5)  # start one warm worker per concurrent client first
-    gateway_rps, gateway_errors = _throughput(gateway_calls, total)
-    moto_rps, moto_errors = _throughput(moto_calls, total)
+    gateway_rps, gateway_failures = _throughput(gateway_calls, total)
+    moto_rps, moto_failures = _throughput(moto_calls, total)
+    gateway_errors, moto_errors = len(gateway_failures), len(moto_failures)
     rps_ratio = ratio(gateway_rps, moto_rps)
     log(f"  throughput with {clients} clients: gateway {gateway_rps:.0f}/s ({gateway_errors} errors), "
         f"moto raw get_item {moto_rps:.0f}/s ({moto_errors} errors)")  # fmt: skip
+    for sample in sorted(set(gateway_failures + moto_failures))[:5]:
+        log(f"    error: {sample}")
     rows = []
     for pair in (get, post):
         gw, local = pair["gateway"], pair["in_process"]
@@ -321,6 +324,7 @@ def measure_stack(box: Sandbox, stack: dict[str, Any], *, requests_n: int, clien
             "gateway_errors": gateway_errors,
             "moto_rps": moto_rps,
             "moto_errors": moto_errors,
+            "error_samples": sorted(set(gateway_failures + moto_failures))[:5],
             "ratio": rps_ratio,
         },
         "latency": latency,
