@@ -388,6 +388,14 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
             "other_stacks_at_start": others}  # fmt: skip
 
 
+def _short(address: str) -> str:
+    """module.functions.aws_lambda_function.this["get_item"] -> aws_lambda_function["get_item"]."""
+    parts = address.split(".")
+    kind = next((p for p in parts if p.startswith("aws_")), address)
+    key = address[address.index("[") :] if "[" in address else ""
+    return f"{kind}{key}"
+
+
 def _make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> dict[str, Any]:
     rows = []
     for index, run in enumerate(runs, start=1):
@@ -411,7 +419,7 @@ def _make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> d
             rows[-1]["result"] += f" ({run.others_at_start} other stacks were running: lock waits included)"
     if breakdown is not None:
         steps = breakdown["steps_s"]
-        top = ", ".join(f"{r['resource'].split('.')[-2]} {r['seconds']}s" for r in breakdown["slowest"][:4])
+        top = ", ".join(f"{_short(r['resource'])} {r['seconds']}s" for r in breakdown["slowest"][:4])
         rows.append({
             "name": "terraform breakdown",
             "result": ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()),
