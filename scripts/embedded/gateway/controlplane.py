@@ -37,6 +37,16 @@ class LambdaTarget:
 
 
 @dataclass(frozen=True)
+class IntegrationResponse:
+    """How a non-proxy (MOCK) integration's result becomes the method response."""
+
+    status_code: str
+    selection_pattern: str | None
+    parameters: dict[str, str]  # method.response.header.X -> 'static' or another source
+    templates: dict[str, str]  # content type -> VTL template ("" when none)
+
+
+@dataclass(frozen=True)
 class Method:
     """One deployed method of one resource, with what the data plane enforces for it."""
 
@@ -51,6 +61,9 @@ class Method:
     validate_parameters: bool
     request_models: dict[str, str]
     request_parameters: dict[str, bool]
+    request_templates: dict[str, str] = field(default_factory=dict)
+    integration_responses: tuple[IntegrationResponse, ...] = ()
+    method_responses: frozenset[str] = frozenset()  # declared status codes
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,19 @@ def fingerprint(client: Any, rest_api_id: str, stage: str) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _integration_responses(integration: dict[str, Any]) -> tuple[IntegrationResponse, ...]:
+    """Integration responses, sorted by status code (their order carries no meaning in AWS)."""
+    return tuple(
+        IntegrationResponse(
+            status_code=str(raw.get("statusCode", status)),
+            selection_pattern=raw.get("selectionPattern") or None,
+            parameters=dict(raw.get("responseParameters") or {}),
+            templates={k: v or "" for k, v in (raw.get("responseTemplates") or {}).items()},
+        )
+        for status, raw in sorted((integration.get("integrationResponses") or {}).items())
+    )
+
+
 def _load_methods(
     client: Any, rest_api_id: str, stage_variables: dict[str, str], validators: dict[str, dict[str, Any]]
 ) -> dict[tuple[str, str], Method]:
@@ -217,6 +243,11 @@ def _load_methods(
                 validate_parameters=bool(validator.get("validateRequestParameters")),
                 request_models=dict(raw.get("requestModels") or {}),
                 request_parameters={k: bool(v) for k, v in (raw.get("requestParameters") or {}).items()},
+                request_templates={
+                    k: v or "" for k, v in (integration.get("requestTemplates") or {}).items()
+                },
+                integration_responses=_integration_responses(integration),
+                method_responses=frozenset(str(s) for s in (raw.get("methodResponses") or {})),
             )
     return methods
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from scripts.embedded.gateway import mock, vtl
 from scripts.embedded.gateway import responses as r
 from scripts.embedded.gateway.controlplane import ApiKey, Method, Plan, Snapshot
 from scripts.embedded.gateway.events import IncomingRequest, RequestIds, build_event, query_pairs
@@ -178,8 +179,10 @@ class Pipeline:
             ctx["usagePlanId"] = plan.id
         self._limit(snapshot, method, api_key, plan)
         self._validate(snapshot, method, request, headers, path_params)
+        if method.integration_type == "MOCK":
+            return self._mock(snapshot, method, request, headers=headers, path_params=path_params, ctx=ctx)
         if method.target is None or method.integration_type != "AWS_PROXY":
-            log.error("%s %s: only AWS_PROXY Lambda integrations are served", *method_id(method))
+            log.error("%s %s: only AWS_PROXY Lambda and MOCK integrations are served", *method_id(method))
             raise _Rejected(r.INTEGRATION_ERROR)
         event = build_event(
             snapshot,
@@ -198,6 +201,33 @@ class Pipeline:
             ctx["integrationErrorMessage"] = "Lambda request payload over 6 MB"
             raise _Rejected(r.INTEGRATION_ERROR)
         return self._integrate(method, event, ctx, ids)
+
+    @staticmethod
+    def _mock(
+        snapshot: Snapshot,
+        method: Method,
+        request: IncomingRequest,
+        *,
+        headers: dict[str, str],
+        path_params: dict[str, str],
+        ctx: dict[str, str],
+    ) -> r.HttpResponse:
+        """Answer from the MOCK integration's templates; a construct we do not emulate is a 500."""
+        inputs = vtl.Inputs(
+            path=path_params,
+            query=dict(query_pairs(request.query_string)),  # last value wins, as in queryStringParameters
+            headers=headers,
+            context=ctx,
+            stage_variables=snapshot.stage_variables,
+        )
+        try:
+            response = mock.respond(method, inputs, headers.get("content-type"), headers.get("accept"))
+        except mock.MockError as exc:
+            log.error("%s %s: MOCK integration not served: %s", *method_id(method), exc)
+            ctx["integrationErrorMessage"] = f"MOCK integration: {exc}"[:512]
+            raise _Rejected(r.INTEGRATION_ERROR) from None
+        ctx["integrationStatus"] = str(response.status)
+        return response
 
     def _validate(
         self,
