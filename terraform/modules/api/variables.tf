@@ -39,9 +39,20 @@ variable "schemas" {
 }
 
 variable "cors_origins" {
-  description = "Allowed CORS origins; gateway responses carry the first one (empty: no CORS headers)."
+  description = "Allowed CORS origins: OPTIONS preflight on every routed resource echoes an allowed Origin (\"*\" allows any); gateway responses carry the first one (empty: no CORS at all)."
   type        = list(string)
   default     = []
+}
+
+variable "cors_max_age_seconds" {
+  description = "Access-Control-Max-Age of preflight responses: how long browsers may cache them."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.cors_max_age_seconds >= 0 && floor(var.cors_max_age_seconds) == var.cors_max_age_seconds
+    error_message = "cors_max_age_seconds must be a whole number of seconds, 0 or more."
+  }
 }
 
 variable "throttle" {
