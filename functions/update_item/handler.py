@@ -10,7 +10,7 @@ from apikit.errors import BadRequest, field_error
 from apikit.http import Request, endpoint, etag, response
 from apikit.validation import validate
 
-_IF_MATCH = re.compile(r'^(?:"(\d{1,18})"|(\d{1,18})|(\*))$')
+_IF_MATCH = re.compile(r'^(?:"(\d{1,18})"|(\d{1,18})|(\*))\Z')
 
 
 def expected_version(header: str | None) -> int | None:

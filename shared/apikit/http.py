@@ -30,10 +30,10 @@ from apikit.errors import (
 
 ITEM_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
-_PARTNER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-_CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?$", re.IGNORECASE)
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}\Z")
+_PARTNER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
+_CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?\Z", re.IGNORECASE)
 
 log = logs.get_logger()
 

@@ -21,7 +21,7 @@ def test_get_found_and_absent(api, item):
     assert resp["statusCode"] == 404 and body_of(resp) == {"message": "item not found"}
 
 
-@pytest.mark.parametrize("bad", ["has space", "x" * 65, "", "a#b", "ü"])
+@pytest.mark.parametrize("bad", ["has space", "x" * 65, "", "a#b", "ü", "x\n"])
 def test_bad_ids_are_400_on_every_item_route(api, bad):
     for resp in (api.get(bad), api.delete(bad), api.patch(bad, {"name": "x"})):
         assert resp["statusCode"] == 400
