@@ -19,7 +19,16 @@ locals {
   artifact_dir = var.artifact_dir != null ? var.artifact_dir : "${path.module}/../build/lambda"
   build        = jsondecode(file("${local.artifact_dir}/manifest.json"))
 
-  function_names        = { for k, _ in local.manifests : k => "${local.name_prefix}-${k}" }
+  function_names = { for k, _ in local.manifests : k => "${local.name_prefix}-${k}" }
+  # Object key => local zip: the layer (unless bundled) and every function, as build/manifest.json lists them.
+  artifact_files = merge(
+    local.build.bundle_layer ? {} : { (local.build.layer.path) = "${local.artifact_dir}/${local.build.layer.path}" },
+    { for k, _ in local.manifests : local.build.functions[k].path => "${local.artifact_dir}/${local.build.functions[k].path}" },
+  )
+  # Lifecycle configurations on the stage's buckets. Off only where a stage is thrown away within the
+  # hour (local): rules there can never fire, and each costs ~55 s of provider waiting per apply.
+  s3_lifecycle = try(local.stage.s3_lifecycle, true)
+
   stream_function_names = [for k, m in local.manifests : local.function_names[k] if try(m.events.dynamodb_stream, null) != null]
   async_dlq_names       = [for k, m in local.manifests : "${local.name_prefix}-${k}-dlq" if try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null]
 }
@@ -71,12 +80,24 @@ module "cursor_secret" {
   kms_key_id = module.kms.key_arn
 }
 
+# Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
+# in parallel (the provider serialises `filename` uploads), see docs/performance.md.
+module "artifacts" {
+  source = "./modules/artifacts"
+
+  name_prefix                = local.name_prefix
+  kms_key_arn                = module.kms.key_arn
+  files                      = local.artifact_files
+  noncurrent_expiration_days = local.s3_lifecycle ? 30 : null
+}
+
 module "layer" {
   source = "./modules/layer"
 
-  name     = "${local.name_prefix}-apikit"
-  zip_path = "${local.artifact_dir}/${local.build.layer.path}"
-  enabled  = !local.build.bundle_layer
+  name      = "${local.name_prefix}-apikit"
+  zip_path  = "${local.artifact_dir}/${local.build.layer.path}"
+  s3_object = try(module.artifacts.objects[local.build.layer.path], null)
+  enabled   = !local.build.bundle_layer
 }
 
 module "audit" {
@@ -91,19 +112,24 @@ module "audit" {
   object_lock                = local.stage.audit.object_lock
   force_destroy              = local.stage.audit.force_destroy
   log_retention_days         = local.stage.log_retention_days
-  lifecycle_rules = {
+  lifecycle_rules = local.s3_lifecycle ? {
     transition_ia_days         = local.stage.audit.transition_ia_days
     expiration_days            = local.stage.audit.expiration_days
     noncurrent_expiration_days = local.stage.audit.noncurrent_expiration_days
-  }
+  } : null
 }
 
 module "functions" {
   source = "./modules/functions"
 
-  name_prefix        = local.name_prefix
-  manifests          = local.manifests
-  artifacts          = { for k, _ in local.manifests : k => "${local.artifact_dir}/${local.build.functions[k].path}" }
+  name_prefix = local.name_prefix
+  manifests   = local.manifests
+  artifacts = {
+    for k, _ in local.manifests : k => merge(
+      module.artifacts.objects[local.build.functions[k].path],
+      { path = "${local.artifact_dir}/${local.build.functions[k].path}" },
+    )
+  }
   layer_arns         = module.layer.arns
   architecture       = local.build.architecture
   kms_key_arn        = module.kms.key_arn
@@ -116,7 +142,12 @@ module "functions" {
     table_stream          = [module.table.stream_arn]
     cursor_secret         = [module.cursor_secret.arn]
     audit_delivery_stream = [module.audit.delivery_stream_arn]
-    audit_dlq             = [module.audit.dlq_arn]
+    audit_dlq             = [module.audit.dlq_policy_arn]
+  }
+
+  # Stream mappings' on-failure destinations: the created resources, so a mapping waits for them.
+  destination_arns = {
+    audit_dlq = module.audit.dlq_arn
   }
 
   environment_values = {

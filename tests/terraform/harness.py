@@ -40,13 +40,13 @@ def session_dir() -> Path:
 
 @functools.cache
 def moto_url() -> str:
-    from moto.server import ThreadedMotoServer
+    """The embedded stack's moto (with its patches), so applies here meet what `make run` meets:
+    raw moto denies every request under a TLS-only bucket policy (it reads Bool conditions as true)."""
+    from scripts.embedded.motoserver import start_moto
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = start_moto(0)
     atexit.register(server.stop)
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}"
+    return server.endpoint_url
 
 
 @functools.cache

@@ -9,6 +9,10 @@ locals {
   # No !{...} expressions: Firehose then appends YYYY/MM/DD/HH/ itself (on AWS and moto alike).
   prefix       = "audit/stage=${var.stage}/"
   error_prefix = "audit-errors/stage=${var.stage}/"
+  # Known before the queue exists, so IAM policies naming it need not wait for SQS's ~25 s attribute
+  # settling; the queue's postcondition proves it is the queue's real ARN.
+  dlq_name = "${var.name_prefix}-audit-dlq"
+  dlq_arn  = "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
 }
 
 resource "aws_s3_bucket" "this" {
@@ -75,6 +79,8 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  count = var.lifecycle_rules == null ? 0 : 1
+
   bucket = aws_s3_bucket.this.id
 
   rule {
@@ -220,7 +226,14 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
 # Where the stream mapping sends batches that kept failing (shard and sequence range, for replay).
 resource "aws_sqs_queue" "dlq" {
-  name                      = "${var.name_prefix}-audit-dlq"
+  name                      = local.dlq_name
   message_retention_seconds = var.dlq_retention_seconds
   kms_master_key_id         = var.kms_key_arn
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.dlq_arn
+      error_message = "The audit DLQ's ARN is ${self.arn}, not the ${local.dlq_arn} that IAM policies were given."
+    }
+  }
 }

@@ -34,6 +34,11 @@ output "dlq_url" {
 }
 
 output "dlq_arn" {
-  description = "Audit dead-letter queue ARN."
+  description = "Audit dead-letter queue ARN, once the queue exists (for what must wait for it: stream mapping destinations)."
   value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_policy_arn" {
+  description = "Audit dead-letter queue ARN, known before the queue is created (for IAM policies; checked against the queue)."
+  value       = local.dlq_arn
 }

@@ -37,7 +37,7 @@ variable "buffering_interval_seconds" {
 }
 
 variable "lifecycle_rules" {
-  description = "Audit log lifecycle: days to STANDARD_IA, days to expiry, days to expire noncurrent versions."
+  description = "Audit log lifecycle: days to STANDARD_IA, days to expiry, days to expire noncurrent versions; null: no lifecycle configuration (ephemeral stages)."
   type = object({
     transition_ia_days         = number
     expiration_days            = number

@@ -156,8 +156,10 @@ resource "aws_lambda_function" "this" {
   timeout                        = each.value.timeout
   memory_size                    = each.value.memory_size
   architectures                  = [var.architecture]
-  filename                       = var.artifacts[each.key]
-  source_code_hash               = filebase64sha256(var.artifacts[each.key])
+  s3_bucket                      = var.artifacts[each.key].bucket
+  s3_key                         = var.artifacts[each.key].key
+  s3_object_version              = var.artifacts[each.key].version_id
+  source_code_hash               = filebase64sha256(var.artifacts[each.key].path)
   layers                         = var.layer_arns
   publish                        = true
   reserved_concurrent_executions = each.value.reserved == null ? -1 : each.value.reserved
@@ -240,7 +242,7 @@ resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
   function_response_types            = try(each.value.stream.function_response_types, [])
 
   dynamic "destination_config" {
-    for_each = try(each.value.stream.on_failure, null) == null ? [] : [one(var.resource_arns[each.value.stream.on_failure])]
+    for_each = try(each.value.stream.on_failure, null) == null ? [] : [var.destination_arns[each.value.stream.on_failure]]
     content {
       on_failure {
         destination_arn = destination_config.value

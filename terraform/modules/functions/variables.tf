@@ -9,8 +9,13 @@ variable "manifests" {
 }
 
 variable "artifacts" {
-  description = "Path of each function's zip by function name (build/<target>/functions/<name>.zip)."
-  type        = map(string)
+  description = "Each function's code by function name: the local zip (path, for its hash) and the S3 object it was uploaded to (bucket, key, version_id)."
+  type = map(object({
+    path       = string
+    bucket     = string
+    key        = string
+    version_id = string
+  }))
 }
 
 variable "layer_arns" {
@@ -23,6 +28,12 @@ variable "architecture" {
   description = "Instruction set the artifacts were built for."
   type        = string
   default     = "x86_64"
+}
+
+variable "destination_arns" {
+  description = "ARN of each symbolic resource a stream mapping may name as on_failure, from the created resource (the mapping waits for it; resource_arns may be known earlier, for IAM)."
+  type        = map(string)
+  default     = {}
 }
 
 variable "resource_arns" {

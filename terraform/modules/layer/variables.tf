@@ -10,8 +10,18 @@ variable "description" {
 }
 
 variable "zip_path" {
-  description = "Path of layer.zip built by scripts/build.py (content under python/)."
+  description = "Path of layer.zip built by scripts/build.py (content under python/); hashed to detect changes."
   type        = string
+}
+
+variable "s3_object" {
+  description = "Where layer.zip was uploaded (bucket, key, version_id); null when the layer is disabled."
+  type = object({
+    bucket     = string
+    key        = string
+    version_id = string
+  })
+  default = null
 }
 
 variable "enabled" {
