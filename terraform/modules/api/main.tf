@@ -211,7 +211,6 @@ resource "aws_api_gateway_integration" "this" {
 # CORS preflight: browsers send OPTIONS without credentials or API keys, so these methods are open
 # and answered by API Gateway itself (MOCK), never by a function.
 resource "aws_api_gateway_method" "cors" {
-  #checkov:skip=CKV_AWS_59:CORS preflight (OPTIONS) carries no credentials by design; it is a MOCK that returns headers only.
   #checkov:skip=CKV2_AWS_53:A MOCK preflight has no body or parameters to validate.
   for_each = local.cors_resources
 
