@@ -99,8 +99,9 @@ def run_worker(
 ) -> dict[str, Any]:
     """Start a fresh interpreter for `entry`, run `mode`, return its JSON result (and stderr if asked).
 
-    shipped=True imports our layer as its zip ships it: no bytecode, and none written (`-B`), as on
-    Lambda's read-only /opt. shipped=False uses a copy whose bytecode caches earlier runs wrote.
+    shipped=True imports our layer exactly as its zip ships it (with whatever bytecode it carries: none
+    today) and writes none (`-B`), as on Lambda's read-only /opt. shipped=False uses a copy whose
+    bytecode caches earlier runs wrote.
     """
     if shipped:
         python_flags = ("-B", *python_flags)
@@ -117,15 +118,7 @@ def run_worker(
         }
         full_env = lambda_env(f"bench-{entry.name}", f"{entry.module}.handler", entry.task_root, env or {})
         done = subprocess.run(  # noqa: S603 - our own interpreter and worker script
-            [
-                sandbox.python,
-                "-I",
-                "-S",
-                "-X",
-                f"pycache_prefix={sandbox.pycache}",
-                *python_flags,
-                str(WORKER),
-            ],
+            [sandbox.python, "-I", "-S", *python_flags, str(WORKER)],
             input=json.dumps(full_spec),
             capture_output=True,
             text=True,

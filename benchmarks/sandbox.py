@@ -62,8 +62,7 @@ class Sandbox:
 
     python: str  # the interpreter of every measured container: python3.12 (Lambda's) when available
     python_version: str
-    pycache: Path  # bytecode caches of measured containers live here (-X pycache_prefix), not in the venv
-    shipped_layer: Path  # as the zip ships it: no bytecode, never written (workers run with -B)
+    shipped_layer: Path  # exactly as the zip ships it; never written to (workers run with -B)
     bytecode_layer: Path  # the same files, with bytecode caches written by a warm-up run
     runtime_path: Path
     powertools_path: Path
@@ -80,13 +79,34 @@ class Sandbox:
         return [str(p) for p in paths]
 
 
-def _link_packages(target: Path, names: tuple[str, ...]) -> Path:
+def _compiled_copy(kind: str, names: tuple[str, ...], python: str, version: str, log: Log) -> Path:
+    """A copy of venv packages with bytecode for `python`, as the Lambda runtime ships its boto3.
+
+    Copied rather than linked so that bytecode for the measured interpreter sits next to the sources,
+    where an as-shipped layer's bytecode would sit too, and nothing is ever written into the venv.
+    """
     site = _venv_site_packages()
-    target.mkdir(parents=True, exist_ok=True)
+    versions = []
     for name in names:
-        link = target / name
-        if not link.exists():
-            link.symlink_to(site / name)
+        dist_info = sorted(site.glob(f"{name.removesuffix('.py')}-*.dist-info"))
+        versions.append(dist_info[-1].name if dist_info else name)
+    target = CACHE / f"{kind}-{version}-{hashlib.sha256(repr(versions).encode()).hexdigest()[:12]}"
+    if (target / ".complete").exists():
+        return target
+    log(f"  copying and compiling {kind} packages for Python {version} (once)")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in names:
+        source = site / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    subprocess.run(  # noqa: S603 - an interpreter we located ourselves
+        [python, "-I", "-m", "compileall", "-q", "-j0", str(target)], check=False, capture_output=True
+    )
+    (target / ".complete").write_text("\n".join(versions) + "\n")
     return target
 
 
@@ -208,11 +228,10 @@ def prepare(log: Log, use_build: bool = True) -> Sandbox:
     return Sandbox(
         python=python,
         python_version=version,
-        pycache=CACHE / f"pycache-{version}",
         shipped_layer=shipped,
         bytecode_layer=compiled,
-        runtime_path=_link_packages(CACHE / "runtime", RUNTIME_PACKAGES),
-        powertools_path=_link_packages(CACHE / "powertools", POWERTOOLS_PACKAGES),
+        runtime_path=_compiled_copy("runtime", RUNTIME_PACKAGES, python, version, log),
+        powertools_path=_compiled_copy("powertools", POWERTOOLS_PACKAGES, python, version, log),
         layer_source=source,
     )
 
