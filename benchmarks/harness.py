@@ -38,15 +38,19 @@ BASELINE_ENTRIES = (SEED, POWERTOOLS, FLOOR)
 def services_called(entry: Entry) -> list[str]:
     """AWS services the function's own code calls, from its manifest's permissions (design.md §1).
 
-    Stream-reading actions are left out: the event source mapping calls them with the function's role,
-    the code does not.
+    Left out: what the event source mapping does with the function's role, not the code — reading the
+    stream and sending to its on-failure destination.
     """
     manifest = entry.task_root / "function.json"
     if entry.is_baseline or not manifest.is_file():
         return []
+    spec = json.loads(manifest.read_text())
+    mapping_only = {"table_stream"} | {
+        source.get("on_failure") for source in (spec.get("events") or {}).values() if isinstance(source, dict)
+    }
     services = []
-    for permission in json.loads(manifest.read_text())["permissions"]:
-        if permission.get("resource") == "table_stream":
+    for permission in spec["permissions"]:
+        if permission.get("resource") in mapping_only:
             continue
         for action in permission["actions"]:
             service = action.split(":", 1)[0]
