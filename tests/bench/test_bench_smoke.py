@@ -90,3 +90,16 @@ def test_skipped_measurements_appear_in_the_table_with_their_reason():
     rows = report.table_rows([skipped])
     assert rows == [("6", "6. make run", "-", "SKIPPED", "no terraform", "", "", "")]
     assert "no terraform" in report.console_table(rows)
+
+
+def test_ready_counts_the_clients_the_code_creates_not_the_mappings():
+    from benchmarks.harness import services_called
+
+    by_name = {entry.name: services_called(entry) for entry in handler_entries()}
+    for name, services in by_name.items():
+        assert "kms" not in services, name
+        if name != "audit_stream":
+            assert "dynamodb" in services, name  # every HTTP handler talks to the table
+    if "audit_stream" in by_name:
+        assert "sqs" not in by_name["audit_stream"]  # the on-failure destination is the mapping's job
+    assert all(services_called(entry) == [] for entry in BASELINE_ENTRIES)
