@@ -206,6 +206,7 @@ def start_stack(
     try:
         region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
         python, is_lambda_runtime = runtime.result()
+        tf_steps: dict[str, float] = {}
         t = time.monotonic()
         outputs = tf.deploy_local(
             moto.endpoint_url,
@@ -214,8 +215,10 @@ def start_stack(
             data_dir=state_dir / "tfdata",
             target="lambda" if is_lambda_runtime else "host",
             region=region,
+            timings=tf_steps,
         )
         timings["build_and_terraform_s"] = time.monotonic() - t
+        timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
