@@ -356,7 +356,7 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
     from scripts import tf  # noqa: PLC0415 - only when the embedded stack exists
     from scripts.build import build  # noqa: PLC0415
     from scripts.embedded.motoserver import start_moto  # noqa: PLC0415
-    from scripts.embedded.runner import find_lambda_python  # noqa: PLC0415
+    from scripts.lambda_python import find_lambda_python  # noqa: PLC0415
 
     target = "lambda" if find_lambda_python() else "host"
     stage = json.loads((tf.TF_ROOT / "stages" / "local.json").read_text())

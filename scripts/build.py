@@ -1,8 +1,14 @@
 """Build deterministic Lambda artifacts: the shared layer and one zip per function (design.md §6).
 
-Deterministic (sorted entries, fixed timestamps and modes, no bytecode) so that unchanged code keeps
-its sha256 and Terraform's ``source_code_hash`` does not redeploy it. The pip step is cached by the
-content of ``requirements/layer.txt`` and the target platform, so a rebuild takes well under a second.
+Deterministic (sorted entries, fixed timestamps and modes) so that unchanged code keeps its sha256 and
+Terraform does not redeploy it. The pip step is cached by the content of ``requirements/layer.txt`` and
+the target platform, so a rebuild takes well under a second.
+
+Bytecode ships in every zip. Lambda's /opt and /var/task are read-only, so without it every cold start
+compiles the layer from source (measured: +20 ms for get_item, +90 ms for create_item). The .pyc files
+are compiled by the target's interpreter (python3.12 for ``lambda``, see scripts/lambda_python.py) in
+``unchecked-hash`` mode: no timestamps, so the zips stay reproducible. Without such an interpreter the
+zips carry sources only, and the build says so.
 
     python scripts/build.py [--target lambda|host] [--bundle-layer] [--out build]
 """
@@ -20,6 +26,11 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python scripts/build.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.lambda_python import find_lambda_python
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
@@ -45,19 +56,73 @@ TARGETS: dict[str, list[str]] = {
 }
 
 
-def _walk(base: Path) -> Iterator[Path]:
-    """Yield files under base, sorted, without caches or bytecode."""
+def _walk(base: Path, pyc_tag: str | None = None) -> Iterator[Path]:
+    """Yield files under base, sorted, without caches; with ``pyc_tag``, keep that interpreter's .pyc."""
     for path in sorted(base.rglob("*")):
         rel = path.relative_to(base)
+        if pyc_tag and rel.parent.name == "__pycache__" and path.name.endswith(f".{pyc_tag}.pyc"):
+            if not any(part in SKIP_DIRS - {"__pycache__"} for part in rel.parts):
+                yield path
+            continue
         if any(part in SKIP_DIRS for part in rel.parts) or path.suffix in SKIP_SUFFIXES:
             continue
         if path.is_file():
             yield path
 
 
-def _entries(base: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-    for path in _walk(base):
+def _entries(base: Path, prefix: str, pyc_tag: str | None = None) -> Iterator[tuple[str, Path]]:
+    for path in _walk(base, pyc_tag):
         yield prefix + path.relative_to(base).as_posix(), path
+
+
+# Compiles (source, path shown in tracebacks) pairs read from stdin next to their sources.
+_COMPILE = """
+import importlib.util, json, py_compile, sys
+failed = 0
+for src, shown in json.load(sys.stdin):
+    try:
+        py_compile.compile(src, cfile=importlib.util.cache_from_source(src), dfile=shown, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        failed += 1
+print(sys.implementation.cache_tag, failed)
+"""
+
+
+def bytecode_python(target: str) -> str | None:
+    """The interpreter whose bytecode the target runs: the host's, or Lambda's python3.12 if present."""
+    if target == "host":
+        return sys.executable
+    python = find_lambda_python()
+    if python is None:
+        return None
+    probe = subprocess.run(
+        [python, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return python if probe.stdout.strip() == "True" else None
+
+
+def compile_trees(python: str, trees: list[tuple[Path, str]]) -> str:
+    """Write unchecked-hash .pyc files beside every .py of each (root, path Lambda shows) tree.
+
+    One interpreter start for all trees; returns its cache tag (e.g. ``cpython-312``).
+    """
+    pairs = [
+        (str(p), f"{shown_root}/{p.relative_to(root).as_posix()}")
+        for root, shown_root in trees
+        for p in sorted(root.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    ]
+    done = subprocess.run(
+        [python, "-c", _COMPILE], input=json.dumps(pairs), capture_output=True, text=True, check=True
+    )
+    tag, failed = done.stdout.split()
+    if int(failed):  # third-party test fixtures with deliberate syntax errors, at most: sources still work
+        print(f"build: {failed} file(s) did not compile; they ship as source", file=sys.stderr)
+    return tag
 
 
 def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> str:
@@ -125,11 +190,27 @@ def _pip_site(target: str, cache_root: Path) -> Path:
     return site
 
 
-def layer_entries(site: Path, prefix: str) -> list[tuple[str, Path]]:
-    """The layer's files: the apikit package and its pinned dependencies."""
-    entries = list(_entries(SHARED / "apikit", prefix + "apikit/"))
-    entries += [(name, p) for name, p in _entries(site, prefix) if not name.endswith("/.complete")]
-    return [(n, p) for n, p in entries if n != prefix + ".complete"]
+def _compiled_site(site: Path, python: str | None) -> str | None:
+    """Compile the cached pip site once per interpreter (a marker file says it is done)."""
+    if python is None:
+        return None
+    for marker in site.glob(".bytecode-*"):
+        return marker.name.removeprefix(".bytecode-")
+    tag = compile_trees(python, [(site, "/opt/python")])
+    (site / f".bytecode-{tag}").write_text("ok\n")
+    return tag
+
+
+def _stage(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*SKIP_DIRS, "*.pyc", "*.pyo"))
+    return dest
+
+
+def layer_entries(site: Path, apikit: Path, prefix: str, pyc_tag: str | None) -> list[tuple[str, Path]]:
+    """The layer's files: the apikit package and its pinned dependencies (with their bytecode)."""
+    entries = list(_entries(apikit, prefix + "apikit/", pyc_tag))
+    entries += [(name, p) for name, p in _entries(site, prefix, pyc_tag) if "/.complete" not in name]
+    return [(n, p) for n, p in entries if not n.removeprefix(prefix).startswith((".complete", ".bytecode-"))]
 
 
 def function_names(functions_dir: Path = FUNCTIONS) -> list[str]:
@@ -148,19 +229,39 @@ def build(
     out_root = out or ROOT / "build"
     out_dir = out_root / (f"{target}-bundled" if bundle_layer else target)
     site = _pip_site(target, ROOT / "build" / ".pip-cache")
-    layer = layer_entries(site, "python/")
-    manifest: dict[str, object] = {
-        "target": target,
-        "bundle_layer": bundle_layer,
-        "architecture": "x86_64",
-        "layer": {"path": "layer.zip", "sha256": write_zip(out_dir / "layer.zip", layer)},
-    }
-    bundled = layer_entries(site, "") if bundle_layer else []
-    functions: dict[str, dict[str, str]] = {}
-    for name in function_names(functions_dir):
-        rel = f"functions/{name}.zip"
-        entries = list(_entries(functions_dir / name, "")) + bundled
-        functions[name] = {"path": rel, "sha256": write_zip(out_dir / rel, entries)}
+    python = bytecode_python(target)
+    site_tag = _compiled_site(site, python)
+    if python is None:
+        print(
+            "build: no python3.12 here (set LAMBDA_PYTHON): zips carry sources only, "
+            "so Lambda will compile them at every cold start",
+            file=sys.stderr,
+        )
+    names = function_names(functions_dir)
+    with tempfile.TemporaryDirectory(prefix="build-") as tmp:
+        staged = Path(tmp)
+        apikit = _stage(SHARED / "apikit", staged / "python" / "apikit")
+        handlers = {name: _stage(functions_dir / name, staged / "functions" / name) for name in names}
+        tag = None
+        if python is not None:
+            trees = [(apikit, "/opt/python/apikit"), *((path, "/var/task") for path in handlers.values())]
+            tag = compile_trees(python, trees)
+            if tag != site_tag:
+                raise RuntimeError(f"bytecode tags differ: layer site {site_tag}, sources {tag}")
+        layer = layer_entries(site, apikit, "python/", tag)
+        manifest: dict[str, object] = {
+            "target": target,
+            "bundle_layer": bundle_layer,
+            "architecture": "x86_64",
+            "bytecode": tag,
+            "layer": {"path": "layer.zip", "sha256": write_zip(out_dir / "layer.zip", layer)},
+        }
+        bundled = layer_entries(site, apikit, "", tag) if bundle_layer else []
+        functions: dict[str, dict[str, str]] = {}
+        for name in names:
+            rel = f"functions/{name}.zip"
+            entries = list(_entries(handlers[name], "", tag)) + bundled
+            functions[name] = {"path": rel, "sha256": write_zip(out_dir / rel, entries)}
     # Drop zips of functions that no longer exist, so Terraform never sees stale artifacts.
     for stale in (out_dir / "functions").glob("*.zip"):
         if stale.stem not in functions:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
-import glob
 import hashlib
 import io
 import json
@@ -48,12 +47,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from scripts.lambda_python import LAMBDA_RUNTIME, find_lambda_python
+
 Status = Literal["ok", "error", "timeout", "throttled"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-LAMBDA_RUNTIME = "python3.12"
+
 INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand functions
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # RequestResponse request and response limit
 UNRESERVED_CAP_ENV = "EMBEDDED_LAMBDA_CONCURRENCY"
@@ -86,22 +87,6 @@ class RunnerError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- interpreter
-
-
-def find_lambda_python(runtime: str = LAMBDA_RUNTIME) -> str | None:
-    """A python3.12 for the workers: $LAMBDA_PYTHON, else pyenv's real binary, else PATH."""
-    explicit = os.environ.get("LAMBDA_PYTHON", "").strip()
-    if explicit:
-        return explicit
-    version = runtime.removeprefix("python")
-    on_path = shutil.which(f"python{version}")
-    pyenv = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
-    # A pyenv shim on PATH costs a shell start per worker; prefer the binary behind it.
-    if on_path and "/.pyenv/shims/" not in on_path:
-        return on_path
-    if pyenv:
-        return pyenv[-1]
-    return on_path
 
 
 def _pins(names: tuple[str, ...]) -> list[str]:

@@ -172,7 +172,14 @@ def test_build_is_reproducible_and_complete() -> None:
         names = zf.namelist()
     assert "python/apikit/table.json" in names
     assert any(n.startswith("python/jsonschema/") for n in names)
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # Bytecode of exactly the target's interpreter, compiled without timestamps (so still reproducible).
+    tag = again["bytecode"]
+    assert tag == sys.implementation.cache_tag
+    pycs = [n for n in names if n.endswith(".pyc")]
+    assert f"python/apikit/__pycache__/items.{tag}.pyc" in pycs
+    assert all(n.endswith(f".{tag}.pyc") and "/__pycache__/" in f"/{n}" for n in pycs)
+    with zipfile.ZipFile(out / again["functions"]["get_item"]["path"]) as zf:
+        assert f"__pycache__/handler.{tag}.pyc" in zf.namelist()
 
 
 def test_bundled_build_carries_the_layer_in_every_function() -> None:
