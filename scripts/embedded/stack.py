@@ -96,6 +96,7 @@ class StackHandle:
     gateway: Any
     outputs: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    state_dir: Path = DEFAULT_STATE_DIR
     _stopped: bool = False
 
     @property
@@ -250,7 +251,16 @@ def start_stack(
         gateway=gateway,
         outputs=outputs,
         timings=timings,
+        state_dir=state_dir,
     )
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the checkout when it lies inside it (what a user types), else absolute."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def banner(handle: StackHandle) -> str:
@@ -281,7 +291,8 @@ def banner(handle: StackHandle) -> str:
         f"    curl -s {info['api_url']}/items?userId=u1 -H 'x-api-key: {key}'",
         f"    aws --endpoint-url {info['aws_endpoint_url']} --region {info['region']} "
         f"dynamodb scan --table-name {info['table_name']}",
-        "  Written to .local/stack.json; function logs in .local/logs/. Ctrl-C stops everything.",
+        f"  Written to {_shown(handle.state_dir / 'stack.json')}; function logs in "
+        f"{_shown(handle.state_dir / 'logs')}/. Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
