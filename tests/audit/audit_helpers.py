@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeSerializer
 
+from scripts import table_spec
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 BUCKET = "audit-bucket"
@@ -129,31 +131,7 @@ def s3_events(bucket: str = BUCKET, prefix: str = PREFIX) -> list[dict[str, Any]
 
 def create_table(name: str = "items") -> dict[str, Any]:
     """The table as Terraform makes it (from shared/apikit/table.json), with its stream."""
-    spec = json.loads((ROOT / "shared/apikit/table.json").read_text())
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    description = ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in spec["attributes"]
-        ],
-        KeySchema=[
-            {"AttributeName": spec["hash_key"], "KeyType": "HASH"},
-            {"AttributeName": spec["range_key"], "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": g["name"],
-                "KeySchema": [
-                    {"AttributeName": g["hash_key"], "KeyType": "HASH"},
-                    {"AttributeName": g["range_key"], "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": g["projection_type"]},
-            }
-            for g in spec["global_secondary_indexes"]
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
-    )["TableDescription"]
+    description = table_spec.create_table(boto3.client("dynamodb", region_name=REGION), name)
     return {"name": name, "stream_arn": description["LatestStreamArn"]}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+
+from scripts import table_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "items-test"
@@ -21,33 +22,7 @@ from tests.unit.events import FakeContext, api_event  # noqa: E402
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """The table exactly as Terraform builds it, from the shared definition."""
-    spec = json.loads((ROOT / "shared/apikit/table.json").read_text())
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in spec["attributes"]
-        ],
-        KeySchema=[
-            {"AttributeName": spec["hash_key"], "KeyType": "HASH"},
-            {"AttributeName": spec["range_key"], "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": g["name"],
-                "KeySchema": [
-                    {"AttributeName": g["hash_key"], "KeyType": "HASH"},
-                    {"AttributeName": g["range_key"], "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": g["projection_type"]},
-            }
-            for g in spec["global_secondary_indexes"]
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["ttl_attribute"]}
-    )
+    table_spec.create_table(client, name)
 
 
 @pytest.fixture(autouse=True)
