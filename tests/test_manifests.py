@@ -155,6 +155,13 @@ def test_every_route_has_a_method_and_every_method_a_function() -> None:
         for name, m in MANIFESTS.items()
         if "route" in m
     }
+    # CORS preflights are the only methods without a manifest: an open MOCK on every routed path
+    # (the local stage allows origins), never a function.
+    preflights = {key: deployed.pop(key) for key in [k for k in deployed if k[0] == "OPTIONS"]}
+    assert {path for _, path in preflights} == {path for _, path in expected}
+    for key, method in preflights.items():
+        assert method["apiKeyRequired"] is False, key
+        assert method["methodIntegration"]["type"] == "MOCK", key
     assert set(deployed) == set(expected), "API methods and manifest routes differ"
     for key, name in expected.items():
         method = deployed[key]
