@@ -1,5 +1,6 @@
 """The parts of measurements 5 and 6 that `--quick` skips (they need `make run`), checked without it."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 from benchmarks import embedded
@@ -17,7 +18,11 @@ def _banner(total_s: float, terraform_s: float) -> str:
         "audit_bucket": "b",
         "partners": {"p": {"usage_plan": "generous", "api_key": "k", "throttle": {}, "quota": {}}},
     }
-    handle = SimpleNamespace(info=info, timings={"total_s": total_s, "build_and_terraform_s": terraform_s})
+    handle = SimpleNamespace(
+        info=info,
+        timings={"total_s": total_s, "build_and_terraform_s": terraform_s},
+        state_dir=Path(".local"),
+    )
     return banner(handle)
 
 
