@@ -2,8 +2,8 @@
 
     python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes] [--out DIR]
 
-A full run writes benchmarks/results/latest.{json,png,md} and refreshes the table in
-docs/performance.md; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
+A full run writes benchmarks/results/latest.{json,png,md} and refreshes the table in the README's
+Performance section; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from benchmarks.harness import BASELINE_ENTRIES, handler_entries, missing_handle
 from benchmarks.sandbox import REPO, Sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PERFORMANCE_DOC = REPO / "docs" / "performance.md"
+PERFORMANCE_DOC = REPO / "README.md"
 TABLE_START, TABLE_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes")
 BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_PARAMETER")
