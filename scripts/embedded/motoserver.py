@@ -16,16 +16,17 @@ HOST = "127.0.0.1"
 PORT_ENV = "EMBEDDED_AWS_PORT"
 
 
-def _port_from_env(default: int) -> int:
-    raw = os.environ.get(PORT_ENV, "").strip()
+def port_from_env(name: str, default: int) -> int:
+    """A TCP port from environment variable ``name`` (0 = any free port); a clear exit when malformed."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         port = int(raw)
     except ValueError as exc:
-        raise SystemExit(f"{PORT_ENV}={raw!r} is not a port number") from exc
+        raise SystemExit(f"{name}={raw!r} is not a port number") from exc
     if not 0 <= port <= 65535:
-        raise SystemExit(f"{PORT_ENV}={raw!r} is out of range")
+        raise SystemExit(f"{name}={raw!r} is out of range")
     return port
 
 
@@ -68,7 +69,7 @@ def start_moto(port: int | None = None) -> MotoServer:
     moto_patches.install()
     _optional_hooks()
     if port is None:
-        port = _port_from_env(default=4566 if port_is_free(4566) else 0)
+        port = port_from_env(PORT_ENV, default=4566 if port_is_free(4566) else 0)
     if port and not port_is_free(port):
         # ThreadedMotoServer would wait forever for a server that failed to bind.
         raise SystemExit(f"port {port} on {HOST} is in use; set {PORT_ENV} to a free port (0 = any)")

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from scripts.embedded.motoserver import MotoServer, port_is_free, start_moto
+from scripts.embedded.motoserver import MotoServer, port_from_env, port_is_free, start_moto
 from scripts.embedded.runner import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from scripts.embedded.streams import StreamPollers
 
@@ -39,18 +39,7 @@ _RUN_STATE = ("tfstate", "logs", "stack.json", "timings.json")
 
 
 def _api_port(explicit: int | None) -> int:
-    if explicit is not None:
-        return explicit
-    raw = os.environ.get(API_PORT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_API_PORT
-    try:
-        port = int(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{API_PORT_ENV}={raw!r} is not a port number") from exc
-    if not 0 <= port <= 65535:
-        raise SystemExit(f"{API_PORT_ENV}={raw!r} is out of range")
-    return port
+    return explicit if explicit is not None else port_from_env(API_PORT_ENV, DEFAULT_API_PORT)
 
 
 def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
