@@ -1,6 +1,6 @@
 output "bucket_name" {
   description = "Artifacts bucket name."
-  value       = aws_s3_bucket.this.bucket
+  value       = module.bucket.bucket_name
 }
 
 output "objects" {

@@ -15,123 +15,21 @@ locals {
   dlq_arn  = "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
 }
 
-resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket per stage; CloudTrail data events cover access auditing.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-organisation DR decision; versioning and Object Lock protect the log here.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes object-created events; readers query the log with Athena.
-  bucket              = local.bucket_name
-  force_destroy       = var.force_destroy
-  object_lock_enabled = var.object_lock != null
-}
+module "bucket" {
+  source = "../bucket"
 
-resource "aws_s3_bucket_public_access_block" "this" {
-  bucket                  = aws_s3_bucket.this.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
+  name          = local.bucket_name
+  kms_key_arn   = var.kms_key_arn
+  force_destroy = var.force_destroy
+  object_lock   = var.object_lock
+  lifecycle_rules = var.lifecycle_rules == null ? null : {
+    id                           = "audit-log"
+    prefix                       = "audit"
+    transition_ia_days           = var.lifecycle_rules.transition_ia_days
+    expiration_days              = var.lifecycle_rules.expiration_days
+    noncurrent_expiration_days   = var.lifecycle_rules.noncurrent_expiration_days
+    abort_incomplete_upload_days = 7
   }
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    bucket_key_enabled = true
-
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  bucket = aws_s3_bucket.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
-
-  depends_on = [aws_s3_bucket_public_access_block.this]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  count = var.lifecycle_rules == null ? 0 : 1
-
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    id     = "audit-log"
-    status = "Enabled"
-
-    filter {
-      prefix = "audit"
-    }
-
-    transition {
-      days          = var.lifecycle_rules.transition_ia_days
-      storage_class = "STANDARD_IA"
-    }
-
-    expiration {
-      days = var.lifecycle_rules.expiration_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.lifecycle_rules.noncurrent_expiration_days
-    }
-  }
-
-  rule {
-    id     = "abort-incomplete-uploads"
-    status = "Enabled"
-
-    filter {}
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-resource "aws_s3_bucket_object_lock_configuration" "this" {
-  count = var.object_lock == null ? 0 : 1
-
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    default_retention {
-      mode = var.object_lock.mode
-      days = var.object_lock.days
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
 }
 
 resource "aws_cloudwatch_log_group" "firehose" {
@@ -169,13 +67,13 @@ resource "aws_iam_role_policy" "firehose" {
         Sid      = "Bucket"
         Effect   = "Allow"
         Action   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-        Resource = aws_s3_bucket.this.arn
+        Resource = module.bucket.arn
       },
       {
         Sid      = "Objects"
         Effect   = "Allow"
         Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-        Resource = ["${aws_s3_bucket.this.arn}/${local.prefix}*", "${aws_s3_bucket.this.arn}/${local.error_prefix}*"]
+        Resource = ["${module.bucket.arn}/${local.prefix}*", "${module.bucket.arn}/${local.error_prefix}*"]
       },
       {
         Sid       = "KmsViaS3"
@@ -206,7 +104,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
   extended_s3_configuration {
     role_arn            = aws_iam_role.firehose.arn
-    bucket_arn          = aws_s3_bucket.this.arn
+    bucket_arn          = module.bucket.arn
     prefix              = local.prefix
     error_output_prefix = local.error_prefix
     buffering_size      = var.buffering_size_mb

@@ -1,11 +1,11 @@
 output "bucket_name" {
   description = "Audit bucket name."
-  value       = aws_s3_bucket.this.bucket
+  value       = module.bucket.bucket_name
 }
 
 output "bucket_arn" {
   description = "Audit bucket ARN."
-  value       = aws_s3_bucket.this.arn
+  value       = module.bucket.arn
 }
 
 output "prefix" {
