@@ -29,7 +29,7 @@ format: venv
 
 ## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace
 run: venv
-	$(PY) -m scripts.embedded
+	$(PY) -m embedded_stack
 
 ## build: deterministic function and layer zips under build/
 build: venv

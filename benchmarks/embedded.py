@@ -6,7 +6,7 @@ twice: the second run is the one the target is about (venvs, zips, provider and 
 The stack of the last run then serves measurement 5: latency through gateway + warm worker beside the
 same handler in a Lambda-like interpreter (worker.py) on the same moto endpoint, and throughput of a
 few concurrent loopback clients beside moto's own rate for the same read. Helpers of
-scripts/measure_local.py are reused; its in-process handler is not, because importing a handler here
+benchmarks/measure_local.py are reused; its in-process handler is not, because importing a handler here
 would patch this process's botocore with X-Ray and slow down the raw-moto clients we compare against.
 """
 
@@ -102,7 +102,7 @@ def other_stacks() -> int:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"scripts.embedded" in argv and b"-m" in argv:
+        if b"embedded_stack" in argv and b"-m" in argv:
             count += 1
     return count
 
@@ -142,7 +142,7 @@ def unavailable() -> str | None:
     if shutil.which("make") is None:
         return "make is not on PATH"
     if not (REPO / "scripts" / "embedded" / "stack.py").exists():
-        return "scripts/embedded/stack.py is missing"
+        return "embedded_stack/stack.py is missing"
     return None
 
 
@@ -248,7 +248,7 @@ def _raw_moto_get(stack: dict[str, Any], key: dict[str, Any]) -> Callable[[], No
 
 def measure_stack(box: Sandbox, stack: dict[str, Any], *, requests_n: int, clients: int, log: Log) -> dict:
     """Measurement 5 against a running stack (its stack.json document)."""
-    from scripts import measure_local  # noqa: PLC0415 - only when the embedded stack exists
+    from benchmarks import measure_local  # noqa: PLC0415 - only when the embedded stack exists
 
     _, partner = measure_local.pick_partner(stack)
     api_key = partner["api_key"]
@@ -353,9 +353,9 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
     import tempfile  # noqa: PLC0415
 
     from benchmarks.sandbox import CACHE  # noqa: PLC0415
+    from embedded_stack.moto_server.server import start_moto  # noqa: PLC0415
     from scripts import tf  # noqa: PLC0415 - only when the embedded stack exists
     from scripts.build import build  # noqa: PLC0415
-    from scripts.embedded.motoserver import start_moto  # noqa: PLC0415
     from scripts.lambda_python import find_lambda_python  # noqa: PLC0415
 
     target = "lambda" if find_lambda_python() else "host"

@@ -8,7 +8,7 @@ import boto3
 from audit_helpers import REGION
 from moto import mock_aws
 
-from scripts.embedded import moto_patches
+from embedded_stack.moto_server import patches as moto_patches
 
 
 def test_tls_only_deny_does_not_block_reads_without_a_transport_context() -> None:

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from scripts.embedded import faults
+from embedded_stack.moto_server import faults
 
 
 @pytest.fixture(scope="module")

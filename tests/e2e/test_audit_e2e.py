@@ -1,7 +1,7 @@
 """The audit trail end to end: writes over HTTP -> stream -> consumer -> Firehose -> S3, under faults.
 
 Black-box except for the AWS endpoint (to read S3, the stream and the DLQ, as an operator would) and,
-on the embedded stack only, the Firehose fault spec file (scripts/embedded/faults.py). Every wait is
+on the embedded stack only, the Firehose fault spec file (embedded_stack/moto_server/faults.py). Every wait is
 a poll with a deadline; nothing sleeps to assert.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
+from embedded_stack.moto_server import faults
 from scripts import audit_replay, audit_verify
 from scripts.audit_common import Stack, hour_prefixes, object_lines
-from scripts.embedded import faults
 from tests.e2e.client import Api, new_item
 from tests.e2e.targets import StackInfo
 

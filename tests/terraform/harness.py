@@ -42,7 +42,7 @@ def session_dir() -> Path:
 def moto_url() -> str:
     """The embedded stack's moto (with its patches), so applies here meet what `make run` meets:
     raw moto denies every request under a TLS-only bucket policy (it reads Bool conditions as true)."""
-    from scripts.embedded.motoserver import start_moto
+    from embedded_stack.moto_server.server import start_moto
 
     server = start_moto(0)
     atexit.register(server.stop)

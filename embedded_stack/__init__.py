@@ -1,0 +1,20 @@
+"""The embedded stack: the whole backend on 127.0.0.1 without Docker, from what Terraform deployed.
+
+One subpackage for each part of AWS it stands in for:
+
+- ``moto_server``: the control plane. moto's server in our process, patched where we rely on it
+  (moto must not consume DynamoDB streams; function and layer zips are downloadable), plus fault
+  injection for the failure tests.
+- ``lambda_runtime``: Lambda's data plane. Each function's deployed zip (checked against
+  CodeSha256) and layers run in warm worker processes under python3.12, with the function's
+  environment only, reserved concurrency, timeouts and Lambda's error shapes.
+- ``event_sources``: Lambda's pollers for DynamoDB stream event source mappings.
+- ``apigateway``: API Gateway REST's data plane (keys, usage plans, validators, proxy events).
+- ``stack`` / ``__main__``: `make run`, i.e. ``python -m embedded_stack [--ready-file PATH]``;
+  ``start_stack()`` for tests and benchmarks.
+
+Environment: EMBEDDED_API_PORT (8080; 0 = free port), EMBEDDED_AWS_PORT (4566 when free),
+EMBEDDED_STATE_DIR (per-run state, default .local), LAMBDA_PYTHON (the runtime interpreter),
+EMBEDDED_LAMBDA_CONCURRENCY (cap for functions without reserved concurrency, default 10),
+EMBEDDED_LAMBDA_IDLE_S (idle workers are stopped after this, default 300).
+"""

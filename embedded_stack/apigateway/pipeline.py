@@ -1,0 +1,368 @@
+"""One request through API Gateway REST's stages: route, API key, throttle, quota, validate, invoke.
+
+Kept apart from the HTTP server so each step can be tested with plain values and so the order of
+the checks (the order API Gateway applies them) is visible in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import secrets
+import time
+import uuid
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from embedded_stack.apigateway import mock, vtl
+from embedded_stack.apigateway import responses as r
+from embedded_stack.apigateway.controlplane import ApiKey, Method, Plan, Snapshot
+from embedded_stack.apigateway.events import IncomingRequest, RequestIds, build_event, query_pairs
+from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter, Throttle
+from embedded_stack.apigateway.routing import RouteTable
+from embedded_stack.apigateway.validation import body_errors, missing_parameters, select_model
+
+log = logging.getLogger("embedded.gateway")
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway REST request payload limit
+MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda synchronous invocation payload limit
+
+
+class InvokeResultLike(Protocol):
+    """What the gateway reads from ``embedded_stack.lambda_runtime.runner.InvokeResult``."""
+
+    ok: bool
+    payload: Any
+    error_type: str | None
+    duration_ms: float
+    status: str
+
+
+class RunnerLike(Protocol):
+    """``embedded_stack.lambda_runtime.runner.Runner``'s invoke, the only runner call the gateway makes."""
+
+    def invoke(
+        self,
+        function_name: str,
+        qualifier: str | None,
+        payload: Any,
+        timeout_s: float | None = None,
+        trace_id: str | None = None,
+    ) -> InvokeResultLike:
+        """Invoke synchronously; failures are reported in the result, not raised."""
+        ...
+
+
+class _Rejected(Exception):
+    """A gateway error: which gateway response type, and its message and validation details."""
+
+    def __init__(self, kind: r.GatewayErrorType, message: str | None = None, details: str = "") -> None:
+        super().__init__(kind.name)
+        self.kind = kind
+        self.message = message
+        self.details = details
+
+
+@dataclass
+class Outcome:
+    """The response plus what the access log and tests want to know about how it was produced."""
+
+    response: r.HttpResponse
+    context: dict[str, str] = field(default_factory=dict)
+
+
+def new_ids(trace_header: str | None) -> RequestIds:
+    """Request id, extended id (API Gateway's short base64-ish id) and an X-Ray trace header."""
+    now = datetime.now(UTC)
+    root = None
+    if trace_header:
+        root = next((p for p in trace_header.split(";") if p.startswith("Root=")), None)
+    if root is None:
+        root = f"Root=1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}"
+    return RequestIds(
+        request_id=str(uuid.uuid4()),
+        extended_request_id=secrets.token_urlsafe(12)[:16],
+        trace_id=root,
+        received_at=now,
+    )
+
+
+class Pipeline:
+    """Applies one snapshot's configuration to requests; shared state is limits only."""
+
+    def __init__(
+        self,
+        runner: RunnerLike,
+        executor: Executor,
+        buckets: BucketRegistry,
+        quotas: QuotaCounter,
+    ) -> None:
+        self._runner = runner
+        self._executor = executor
+        self._buckets = buckets
+        self._quotas = quotas
+
+    def handle(self, snapshot: Snapshot, routes: RouteTable, request: IncomingRequest) -> Outcome:
+        """Process one stage-relative request and return the HTTP response API Gateway would give."""
+        started = time.perf_counter()
+        headers = {k.lower(): v for k, v in request.headers}
+        ids = new_ids(headers.get("x-amzn-trace-id"))
+        ctx: dict[str, str] = {
+            "requestId": ids.request_id,
+            "extendedRequestId": ids.extended_request_id,
+            "requestTime": ids.received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": str(int(ids.received_at.timestamp() * 1000)),
+            "httpMethod": request.http_method,
+            "path": f"/{snapshot.stage}{unquote(request.path)}",
+            "protocol": request.protocol,
+            "stage": snapshot.stage,
+            "apiId": snapshot.api_id,
+            "identity.sourceIp": request.source_ip,
+            "identity.userAgent": headers.get("user-agent", ""),
+            "xrayTraceId": ids.trace_id.removeprefix("Root="),
+        }
+        try:
+            response = self._process(snapshot, routes, request, headers=headers, ids=ids, ctx=ctx)
+        except _Rejected as rejection:
+            ctx["error.message"] = rejection.message or rejection.kind.message
+            ctx["error.responseType"] = rejection.kind.name
+            response = r.render_gateway_error(
+                rejection.kind,
+                snapshot.gateway_responses,
+                context=ctx,
+                request_headers=headers,
+                request_query=dict(query_pairs(request.query_string)),
+                message=rejection.message,
+                validation_errors=rejection.details,
+            )
+        response.headers.extend(
+            [
+                ("x-amzn-RequestId", ids.request_id),
+                ("x-amz-apigw-id", ids.extended_request_id),
+                ("X-Amzn-Trace-Id", ids.trace_id),
+            ]
+        )
+        ctx["status"] = str(response.status)
+        ctx["responseLength"] = str(len(response.body))
+        ctx["responseLatency"] = str(int((time.perf_counter() - started) * 1000))
+        return Outcome(response=response, context=ctx)
+
+    def _process(
+        self,
+        snapshot: Snapshot,
+        routes: RouteTable,
+        request: IncomingRequest,
+        *,
+        headers: dict[str, str],
+        ids: RequestIds,
+        ctx: dict[str, str],
+    ) -> r.HttpResponse:
+        """The checks in API Gateway's order; each failure raises _Rejected."""
+        if request.oversized or len(request.body) > MAX_PAYLOAD_BYTES:
+            raise _Rejected(r.REQUEST_TOO_LARGE)
+        matched = routes.match(request.path, request.http_method)
+        if matched is None:
+            raise _Rejected(r.MISSING_AUTHENTICATION_TOKEN)
+        method, path_params = matched
+        ctx["resourcePath"] = method.resource_path
+        ctx["resourceId"] = method.resource_id
+        api_key: ApiKey | None = None
+        plan: Plan | None = None
+        if method.api_key_required:
+            api_key, plan = self._authenticate(snapshot, headers.get("x-api-key"))
+            ctx["identity.apiKeyId"] = api_key.id
+            ctx["usagePlanId"] = plan.id
+        self._limit(snapshot, method, api_key, plan)
+        self._validate(snapshot, method, request, headers, path_params)
+        if method.integration_type == "MOCK":
+            return self._mock(snapshot, method, request, headers=headers, path_params=path_params, ctx=ctx)
+        if method.target is None or method.integration_type != "AWS_PROXY":
+            log.error("%s %s: only AWS_PROXY Lambda and MOCK integrations are served", *method_id(method))
+            raise _Rejected(r.INTEGRATION_ERROR)
+        event = build_event(
+            snapshot,
+            method,
+            path_params=path_params,
+            request=self._forwarded(request, ids),
+            ids=ids,
+            api_key=api_key,
+        )
+        # Only a large body can push the event past Lambda's limit; skip the extra encode otherwise.
+        if (
+            len(request.body) > MAX_LAMBDA_REQUEST_BYTES // 2
+            and len(json.dumps(event)) > MAX_LAMBDA_REQUEST_BYTES
+        ):
+            # Lambda refuses the invocation (RequestEntityTooLargeException): an integration failure.
+            ctx["integrationErrorMessage"] = "Lambda request payload over 6 MB"
+            raise _Rejected(r.INTEGRATION_ERROR)
+        return self._integrate(method, event, ctx, ids)
+
+    @staticmethod
+    def _mock(
+        snapshot: Snapshot,
+        method: Method,
+        request: IncomingRequest,
+        *,
+        headers: dict[str, str],
+        path_params: dict[str, str],
+        ctx: dict[str, str],
+    ) -> r.HttpResponse:
+        """Answer from the MOCK integration's templates; a construct we do not emulate is a 500."""
+        inputs = vtl.Inputs(
+            path=path_params,
+            query=dict(query_pairs(request.query_string)),  # last value wins, as in queryStringParameters
+            headers=headers,
+            context=ctx,
+            stage_variables=snapshot.stage_variables,
+        )
+        try:
+            response = mock.respond(method, inputs, headers.get("content-type"), headers.get("accept"))
+        except mock.MockError as exc:
+            log.error("%s %s: MOCK integration not served: %s", *method_id(method), exc)
+            ctx["integrationErrorMessage"] = f"MOCK integration: {exc}"[:512]
+            raise _Rejected(r.INTEGRATION_ERROR) from None
+        ctx["integrationStatus"] = str(response.status)
+        return response
+
+    def _validate(
+        self,
+        snapshot: Snapshot,
+        method: Method,
+        request: IncomingRequest,
+        headers: dict[str, str],
+        path_params: dict[str, str],
+    ) -> None:
+        """The method's request validator: required parameters, then the body against its model."""
+        if method.validate_parameters:
+            query = _multi_query(request.query_string)
+            absent = missing_parameters(method.request_parameters, headers, query, path_params)
+            if absent:
+                message = f"Missing required request parameters: [{', '.join(absent)}]"
+                raise _Rejected(r.BAD_REQUEST_PARAMETERS, message)
+        if method.validate_body:
+            model = select_model(method.request_models, headers.get("content-type"))
+            schema = snapshot.models.get(model) if model else None
+            if schema is not None:
+                errors = body_errors(schema, request.body)
+                if errors:
+                    raise _Rejected(r.BAD_REQUEST_BODY, details="[" + ", ".join(errors) + "]")
+
+    @staticmethod
+    def _authenticate(snapshot: Snapshot, value: str | None) -> tuple[ApiKey, Plan]:
+        """A known, enabled key in a usage plan of this stage, or 403 Forbidden."""
+        key = snapshot.keys_by_value.get(value) if value else None
+        plan = snapshot.plans_by_key.get(key.id) if key is not None and key.enabled else None
+        if key is None or plan is None:
+            raise _Rejected(r.INVALID_API_KEY)
+        return key, plan
+
+    def _limit(self, snapshot: Snapshot, method: Method, key: ApiKey | None, plan: Plan | None) -> None:
+        """Usage-plan throttle, then stage method throttle, then the plan's quota (AWS's order)."""
+        method_key = f"{method.resource_path}/{method.http_method}"
+        if key is not None and plan is not None:
+            throttle = plan.method_throttles.get(method_key) or plan.throttle
+            scope = method_key if method_key in plan.method_throttles else "*"
+            if throttle is not None and not self._buckets.try_acquire(
+                ("plan", plan.id, key.id, scope), throttle
+            ):
+                raise _Rejected(r.THROTTLED)
+        stage_throttle: Throttle | None = snapshot.method_throttles.get(method_key)
+        stage_scope = method_key
+        if stage_throttle is None:
+            stage_throttle, stage_scope = snapshot.method_throttles.get("*/*"), "*/*"
+        if stage_throttle is not None and not self._buckets.try_acquire(
+            ("stage", snapshot.api_id, snapshot.stage, stage_scope), stage_throttle
+        ):
+            raise _Rejected(r.THROTTLED)
+        if (
+            key is not None
+            and plan is not None
+            and plan.quota is not None
+            and not self._quotas.try_consume(plan.id, key.id, plan.quota)
+        ):
+            raise _Rejected(r.QUOTA_EXCEEDED)
+
+    @staticmethod
+    def _forwarded(request: IncomingRequest, ids: RequestIds) -> IncomingRequest:
+        """Add the headers API Gateway adds before the integration sees the request."""
+        headers = [(k, v) for k, v in request.headers if k.lower() not in ("x-amzn-trace-id",)]
+        names = {k.lower() for k, _ in headers}
+        forwarded_for = next((v for k, v in headers if k.lower() == "x-forwarded-for"), None)
+        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        headers.append(
+            (
+                "X-Forwarded-For",
+                f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+            )
+        )
+        if "x-forwarded-port" not in names:
+            port = request.host.rsplit(":", 1)[1] if ":" in request.host else "80"
+            headers.append(("X-Forwarded-Port", port))
+        if "x-forwarded-proto" not in names:
+            headers.append(("X-Forwarded-Proto", "http"))
+        headers.append(("X-Amzn-Trace-Id", ids.trace_id))
+        return dataclasses.replace(request, headers=headers)
+
+    def _integrate(
+        self, method: Method, event: dict[str, Any], ctx: dict[str, str], ids: RequestIds
+    ) -> r.HttpResponse:
+        """Invoke the function, wait at most the integration timeout, map its proxy response.
+
+        The function keeps its own timeout: when the integration gives up first (504), the
+        invocation runs on, as it does in AWS.
+        """
+        target = method.target
+        assert target is not None
+        invoked = time.perf_counter()
+        lambda_trace = f"{ids.trace_id};Parent={secrets.token_hex(8)};Sampled=0"
+        future = self._executor.submit(
+            self._runner.invoke, target.function_name, target.qualifier, event, trace_id=lambda_trace
+        )
+        try:
+            result = future.result(timeout=method.timeout_ms / 1000.0)
+        except FutureTimeout:
+            ctx["integrationErrorMessage"] = "Execution failed due to a timeout error"
+            raise _Rejected(r.INTEGRATION_TIMEOUT) from None
+        except Exception:
+            log.exception("invoking %s failed", target.function_name)
+            raise _Rejected(r.INTEGRATION_ERROR) from None
+        finally:
+            ctx["integrationLatency"] = str(int((time.perf_counter() - invoked) * 1000))
+        if result.status == "throttled":
+            # Lambda's 429 TooManyRequestsException reaches the client as API Gateway's 500.
+            ctx["integrationStatus"] = "429"
+            ctx["integrationErrorMessage"] = "Lambda throttled the invocation"
+            raise _Rejected(r.INTEGRATION_ERROR)
+        ctx["integrationStatus"] = "200"
+        if result.status != "ok":
+            # A handler error or a function timeout: Lambda answers 200 with X-Amz-Function-Error,
+            # which API Gateway turns into 502.
+            detail = result.payload.get("errorMessage", "") if isinstance(result.payload, dict) else ""
+            ctx["integrationErrorMessage"] = f"{result.error_type or result.status}: {detail}"[:512]
+            raise _Rejected(r.BAD_GATEWAY)
+        try:
+            response = r.map_proxy_response(result.payload)
+        except r.MalformedResponse as exc:
+            log.error("%s returned a malformed Lambda proxy response: %s", target.function_name, exc)
+            ctx["integrationErrorMessage"] = f"Malformed Lambda proxy response: {exc}"
+            raise _Rejected(r.BAD_GATEWAY) from None
+        if not any(k.lower() == "content-type" for k, _ in response.headers):
+            response.headers.append(("Content-Type", "application/json"))
+        return response
+
+
+def method_id(method: Method) -> tuple[str, str]:
+    """(HTTP method, resource path) for log messages."""
+    return method.http_method, method.resource_path
+
+
+def _multi_query(query_string: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in query_pairs(query_string):
+        out.setdefault(name, []).append(value)
+    return out

@@ -1,0 +1,1 @@
+"""Lambda's event source mappings: the pollers that feed functions from DynamoDB streams."""

@@ -1,0 +1,262 @@
+"""Patches to the moto server that runs in our process, so that it behaves like AWS where we rely on it.
+
+Every patch checks the moto internals it replaces and raises ``MotoPatchError`` when they changed:
+moto is pinned in requirements/dev.txt, and an upgrade must fail loudly here, not silently later.
+
+1. Streams: moto pushes each DynamoDB stream record to "Lambda" when an event source mapping exists
+   and then EMPTIES the shard (see docs/platform-facts). Our pollers read the stream through the
+   DynamoDB Streams API like Lambda does, so moto must only append. Records also get the table's
+   region (moto hard-codes us-east-1), and used shard iterators are pruned so polling does not leak.
+2. Code download: moto answers GetFunction/GetLayerVersion with a Location nobody serves. We serve
+   the stored zip bytes from the moto server itself (as AWS serves a presigned S3 URL) so that the
+   runner downloads exactly what was deployed and checks CodeSha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import threading
+from typing import Any
+from urllib.parse import parse_qs, quote, urlparse
+
+from moto import __version__ as MOTO_VERSION
+
+CODE_PATH = "/moto-api/embedded/code"
+_MAX_SHARD_ITERATORS = 10_000
+
+_lock = threading.Lock()
+_install_lock = threading.Lock()
+_installed = False
+_endpoint_url: str | None = None
+# sha256 hex -> object holding ``code_bytes`` (a function version or a layer version).
+_code_by_digest: dict[str, Any] = {}
+
+
+class MotoPatchError(RuntimeError):
+    """moto's internals are not what these patches were written against."""
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise MotoPatchError(
+            f"moto {MOTO_VERSION}: {what}. The embedded stack patches moto internals; "
+            "re-check embedded_stack/moto_server/patches.py against this moto version."
+        )
+
+
+def _source_has(func: Any, *needles: str) -> bool:
+    try:
+        src = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return all(n in src for n in needles)
+
+
+def _patch_stream_shard() -> None:
+    from moto.dynamodb.models import table as table_mod
+
+    shard_cls = getattr(table_mod, "StreamShard", None)
+    _require(shard_cls is not None, "moto.dynamodb.models.table.StreamShard is gone")
+    original = shard_cls.add
+    _require(
+        list(inspect.signature(original).parameters) == ["self", "old", "new"]
+        and _source_has(original, "send_dynamodb_items", "self.items = []", "starting_sequence_number"),
+        "StreamShard.add no longer pushes to Lambda and empties the shard as expected",
+    )
+    _require(
+        list(inspect.signature(table_mod.StreamRecord.__init__).parameters)
+        == ["self", "table", "stream_type", "event_name", "old", "new", "seq"],
+        "StreamRecord.__init__ changed its signature",
+    )
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        """Append the change record; never deliver it ourselves, never empty the shard."""
+        view_type = self.table.stream_specification["StreamViewType"]
+        if old is None:
+            event_name = "INSERT"
+        elif new is None:
+            event_name = "REMOVE"
+        else:
+            event_name = "MODIFY"
+        seq = len(self.items) + self.starting_sequence_number
+        record = table_mod.StreamRecord(self.table, view_type, event_name, old, new, seq)
+        record.record["awsRegion"] = self.table.region_name
+        self.items.append(record)
+
+    add.__wrapped__ = original  # type: ignore[attr-defined]
+    shard_cls.add = add
+
+
+def _patch_shard_iterator_pruning() -> None:
+    from moto.dynamodbstreams import models as streams_mod
+
+    backend_cls = streams_mod.DynamoDBStreamsBackend
+    original = backend_cls.get_records
+    _require(
+        _source_has(original, "self.shard_iterators[iterator_arn]"),
+        "DynamoDBStreamsBackend.get_records no longer looks iterators up in shard_iterators",
+    )
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        """As moto's, but keep the iterator table bounded (AWS expires iterators after 15 min)."""
+        result = original(self, iterator_arn, limit)
+        iterators = self.shard_iterators
+        excess = len(iterators) - _MAX_SHARD_ITERATORS
+        if excess > 0:
+            for key in list(iterators)[:excess]:
+                iterators.pop(key, None)
+        return result
+
+    get_records.__wrapped__ = original  # type: ignore[attr-defined]
+    backend_cls.get_records = get_records
+
+
+def code_location(digest_hex: str) -> str:
+    """The URL the moto server serves a stored zip from (needs ``set_endpoint_url`` first)."""
+    if _endpoint_url is None:
+        raise RuntimeError("moto_patches.set_endpoint_url() was not called after the server started")
+    return f"{_endpoint_url}{CODE_PATH}?sha256={quote(digest_hex)}"
+
+
+def _register(holder: Any) -> str:
+    digest = holder.code_digest or hashlib.sha256(holder.code_bytes).hexdigest()
+    with _lock:
+        _code_by_digest[digest] = holder
+    return digest
+
+
+def _patch_code_locations() -> None:
+    from moto.awslambda import models as lambda_mod
+
+    fn_cls = lambda_mod.LambdaFunction
+    layer_cls = lambda_mod.LayerVersion
+    _require(
+        _source_has(fn_cls.get_code, '"Location"', "S3Key"),
+        "LambdaFunction.get_code no longer returns Code.Location",
+    )
+    _require(
+        _source_has(layer_cls.get_layer_version, '"Content"', '"Location"'),
+        "LayerVersion.get_layer_version no longer returns Content.Location",
+    )
+    original_get_code = fn_cls.get_code
+    original_get_layer = layer_cls.get_layer_version
+
+    def get_code(self: Any) -> dict[str, Any]:
+        resp = original_get_code(self)
+        code = resp.get("Code") or {}
+        if code.get("RepositoryType") == "S3" and getattr(self, "code_bytes", b"") and _endpoint_url:
+            code["Location"] = code_location(_register(self))
+        return resp
+
+    def get_layer_version(self: Any) -> dict[str, Any]:
+        resp = original_get_layer(self)
+        if getattr(self, "code_bytes", b"") and _endpoint_url:
+            resp["Content"]["Location"] = code_location(_register(self))
+        return resp
+
+    get_code.__wrapped__ = original_get_code  # type: ignore[attr-defined]
+    get_layer_version.__wrapped__ = original_get_layer  # type: ignore[attr-defined]
+    fn_cls.get_code = get_code
+    layer_cls.get_layer_version = get_layer_version
+
+
+def _serve_code(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], bytes | str]:
+    """GET handler for stored zips, keyed by the sha256 of their bytes."""
+    digest = (parse_qs(urlparse(full_url).query).get("sha256") or [""])[0]
+    with _lock:
+        holder = _code_by_digest.get(digest)
+    if holder is None:
+        return 404, {"Content-Type": "application/json"}, '{"message": "no such code"}'
+    return 200, {"Content-Type": "application/zip"}, holder.code_bytes
+
+
+def _patch_code_route() -> None:
+    from moto.moto_api._internal import urls as api_urls
+
+    _require(isinstance(getattr(api_urls, "url_paths", None), dict), "moto_api url_paths changed")
+    api_urls.url_paths["{0}" + CODE_PATH + "$"] = _serve_code
+
+
+def _patch_policy_conditions() -> None:
+    """A Deny statement applies only when its Condition is known to hold.
+
+    moto 5.2 skips condition operators it does not implement (``Bool`` among them) as if they held,
+    and supplies no request context (``aws:SecureTransport``...), so the audit bucket's TLS-only
+    statement (Deny when aws:SecureTransport is false) denied every object read. A Deny whose
+    condition keys have no value in the request is read as not applicable (NEUTRAL).
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+    _require(
+        _source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
+        "IAMPolicyStatement.is_action_permitted changed",
+    )
+    if getattr(original, "__wrapped__", None):
+        return
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        condition = self._statement.get("Condition") or {}
+        keys = {key for operator in condition.values() for key in operator}
+        if self._statement.get("Effect") == "Deny" and keys - set(incoming_condition_values or {}):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    is_action_permitted.__wrapped__ = original  # type: ignore[attr-defined]
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def set_endpoint_url(url: str) -> None:
+    """Tell the Location patch where the moto server listens."""
+    global _endpoint_url  # noqa: PLW0603 - one server per process; set once it has a port
+    _endpoint_url = url.rstrip("/")
+
+
+def install() -> None:
+    """Apply every patch once per process, before the server answers its first request."""
+    global _installed  # noqa: PLW0603 - patches are process-wide by nature
+    with _install_lock:
+        if _installed:
+            return
+        _patch_stream_shard()
+        _patch_shard_iterator_pruning()
+        _patch_code_locations()
+        _patch_code_route()
+        _patch_policy_conditions()
+        _installed = True
+
+
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_dynamodb_write_lock = threading.RLock()
+
+
+def serialize_dynamodb_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB is per item (idempotent, once per process).
+
+    moto checks a ConditionExpression and then writes without a lock, so two threads racing a
+    conditional write can both succeed (a lost update AWS never allows); its TransactWriteItems even
+    restores a table snapshot on cancellation, undoing concurrent writes. One lock around every
+    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``).
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DYNAMODB_WRITES:
+        original = getattr(DynamoDBBackend, name)
+        _require(callable(original), f"DynamoDBBackend.{name} is gone")
+        if getattr(original, "_serialized", False):
+            continue
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _dynamodb_write_lock:
+                return __original(self, *args, **kwargs)
+
+        locked.__wrapped__ = original  # type: ignore[attr-defined]
+        locked._serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)

@@ -1,0 +1,83 @@
+"""The moto server the embedded stack runs in its own process (so our patches apply to it)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from moto.server import ThreadedMotoServer
+
+from embedded_stack.moto_server import patches as moto_patches
+
+HOST = "127.0.0.1"
+PORT_ENV = "EMBEDDED_AWS_PORT"
+
+
+def port_from_env(name: str, default: int) -> int:
+    """A TCP port from environment variable ``name`` (0 = any free port); a clear exit when malformed."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}={raw!r} is not a port number") from exc
+    if not 0 <= port <= 65535:
+        raise SystemExit(f"{name}={raw!r} is out of range")
+    return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _optional_hooks() -> None:
+    """Hooks other parts of the stack may provide: write serialisation and fault injection."""
+    serialize = getattr(moto_patches, "serialize_dynamodb_writes", None)
+    if callable(serialize):
+        serialize()
+    try:
+        faults = importlib.import_module("embedded_stack.moto_server.faults")
+    except ModuleNotFoundError as exc:
+        if exc.name != "embedded_stack.moto_server.faults":
+            raise
+        return
+    faults.install()
+
+
+@dataclass
+class MotoServer:
+    """A started moto server; ``endpoint_url`` is what AWS_ENDPOINT_URL should say."""
+
+    server: ThreadedMotoServer
+    endpoint_url: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto(port: int | None = None) -> MotoServer:
+    """Patch moto, start it on 127.0.0.1 (port: argument, else $EMBEDDED_AWS_PORT, else 4566 or free)."""
+    moto_patches.install()
+    _optional_hooks()
+    if port is None:
+        port = port_from_env(PORT_ENV, default=4566 if port_is_free(4566) else 0)
+    if port and not port_is_free(port):
+        # ThreadedMotoServer would wait forever for a server that failed to bind.
+        raise SystemExit(f"port {port} on {HOST} is in use; set {PORT_ENV} to a free port (0 = any)")
+    # werkzeug logs every request at INFO; the stack's console is for function logs.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    endpoint = f"http://{host}:{bound}"
+    moto_patches.set_endpoint_url(endpoint)
+    return MotoServer(server=server, endpoint_url=endpoint)

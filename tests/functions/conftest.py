@@ -1,0 +1,11 @@
+"""Unit tests of the handlers (functions/<op>/handler.py): in process, moto mock_aws, Lambda env.
+
+The fixtures (``aws``, ``api``, ``other``, ``lambda_env``) live in tests/support/inprocess.py.
+"""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _lambda_environment(lambda_env: None) -> None:
+    """Every test here runs with the environment Lambda and Terraform give a function."""
