@@ -4,7 +4,7 @@ Every patch checks the moto internals it replaces and raises ``MotoPatchError`` 
 moto is pinned in requirements/dev.txt, and an upgrade must fail loudly here, not silently later.
 
 1. Streams: moto pushes each DynamoDB stream record to "Lambda" when an event source mapping exists
-   and then EMPTIES the shard (see docs/platform-facts). Our pollers read the stream through the
+   and then EMPTIES the shard (see docs/embedded-stack.md). Our pollers read the stream through the
    DynamoDB Streams API like Lambda does, so moto must only append. Records also get the table's
    region (moto hard-codes us-east-1), and used shard iterators are pruned so polling does not leak.
 2. Code download: moto answers GetFunction/GetLayerVersion with a Location nobody serves. We serve
