@@ -113,8 +113,7 @@ def _stack_measurements(box: Sandbox, chosen: set[str], size: Sizes, quick: bool
     except Exception as exc:
         log(traceback.format_exc())
         reason = f"{type(exc).__name__}: {str(exc).strip()[-300:]}"
-        titles = {"embedded": "5. Embedded stack", "make_run": "6. make run to ready"}
-        results = [{"id": m, "title": titles[m], "status": "error", "reason": reason, "rows": []}
+        results = [{"id": m, "title": embedded.TITLES[m], "status": "error", "reason": reason, "rows": []}
                    for m in ("embedded", "make_run") if m in chosen]  # fmt: skip
     for result in results:
         result["seconds"] = round(time.monotonic() - started, 1)
