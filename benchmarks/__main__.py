@@ -2,8 +2,8 @@
 
     python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes] [--out DIR]
 
-A full run writes benchmarks/results/latest.{json,png,md} and refreshes the table in the README's
-Performance section; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
+A full run writes benchmarks/results/latest.{json,png,md} and refreshes the results table in
+benchmarks/README.md; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from benchmarks.harness import BASELINE_ENTRIES, handler_entries, missing_handle
 from benchmarks.sandbox import REPO, Sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PERFORMANCE_DOC = REPO / "README.md"
+PERFORMANCE_DOC = Path(__file__).resolve().parent / "README.md"
 TABLE_START, TABLE_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes")
 BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_PARAMETER")
@@ -113,8 +113,7 @@ def _stack_measurements(box: Sandbox, chosen: set[str], size: Sizes, quick: bool
     except Exception as exc:
         log(traceback.format_exc())
         reason = f"{type(exc).__name__}: {str(exc).strip()[-300:]}"
-        titles = {"embedded": "5. Embedded stack", "make_run": "6. make run to ready"}
-        results = [{"id": m, "title": titles[m], "status": "error", "reason": reason, "rows": []}
+        results = [{"id": m, "title": embedded.TITLES[m], "status": "error", "reason": reason, "rows": []}
                    for m in ("embedded", "make_run") if m in chosen]  # fmt: skip
     for result in results:
         result["seconds"] = round(time.monotonic() - started, 1)
@@ -155,18 +154,19 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
     }
 
 
-def _update_doc(table: str, document: dict[str, Any]) -> None:
-    if not PERFORMANCE_DOC.exists():
+def update_doc(table: str, document: dict[str, Any], doc: Path = PERFORMANCE_DOC) -> None:
+    """Put the table between the markers of `doc`, stamped with the day and the machine (a time of day
+    would tell a reader nothing the day does not)."""
+    if not doc.exists():
         return
-    text = PERFORMANCE_DOC.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     if TABLE_START not in text or TABLE_END not in text:
         return
     head, rest = text.split(TABLE_START, 1)
     _, tail = rest.split(TABLE_END, 1)
-    stamp = f"Measured {document['started_at']} on {machine.one_line(document['machine'])}."
-    PERFORMANCE_DOC.write_text(
-        f"{head}{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}{tail}", encoding="utf-8"
-    )
+    day = datetime.fromisoformat(document["started_at"]).date().isoformat()
+    stamp = f"Measured {day} on {machine.one_line(document['machine'])}."
+    doc.write_text(f"{head}{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write_png(out / "latest.png", document["measurements"], machine.one_line(document["machine"]))
     (out / "latest.md").write_text(markdown + "\n", encoding="utf-8")
     if args.out is None and not args.quick:
-        _update_doc(markdown, document)
+        update_doc(markdown, document)
     log(f"results: {out / 'latest.json'}, {out / 'latest.png'}, {out / 'latest.md'}")
     return 1 if any(m["status"] == "error" for m in document["measurements"]) else 0
 

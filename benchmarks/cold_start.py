@@ -6,7 +6,6 @@ module-level clients. A first, discarded round writes bytecode caches, as a depl
 """
 
 import random
-import re
 from typing import Any
 
 from benchmarks.harness import BASELINE_ENTRIES, FLOOR, POWERTOOLS, SEED, Entry, run_worker, services_called
@@ -15,7 +14,6 @@ from benchmarks.stats import ratio, summary
 
 SEED_TARGET = 1.2
 POWERTOOLS_TARGET = 0.6
-_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def measure(sandbox: Sandbox, handlers: list[Entry], runs: int, log: Log) -> dict[str, Any]:
@@ -98,22 +96,3 @@ def measure(sandbox: Sandbox, handlers: list[Entry], runs: int, log: Log) -> dic
         "targets": {"vs_seed": f"<= {SEED_TARGET}x", "vs_powertools": f"<= {POWERTOOLS_TARGET}x"},
         "rows": rows,
     }
-
-
-def import_profile(sandbox: Sandbox, entry: Entry, top: int = 12) -> list[dict[str, Any]]:
-    """The biggest imports under the handler (`python -X importtime`), cumulative microseconds."""
-    result = run_worker(sandbox, entry, "cold", python_flags=("-X", "importtime"))
-    lines = []
-    for match in _IMPORTTIME.finditer(result["stderr"]):
-        self_us, cumulative_us, indent, name = match.groups()
-        lines.append({"module": name, "depth": (len(indent) - 1) // 2, "self_us": int(self_us),
-                      "cumulative_us": int(cumulative_us)})  # fmt: skip
-    # Everything after the runtime prelude belongs to the handler; the handler module is imported last.
-    handler_index = max(
-        i for i, line in enumerate(lines) if line["module"] == entry.module and not line["depth"]
-    )
-    start = handler_index
-    while start > 0 and lines[start - 1]["depth"] > 0:
-        start -= 1
-    mine = [line for line in lines[start : handler_index + 1] if line["depth"] <= 3]
-    return sorted(mine, key=lambda line: line["cumulative_us"], reverse=True)[:top]

@@ -96,19 +96,17 @@ def run_worker(
     mode: str,
     *,
     env: dict[str, str] | None = None,
-    python_flags: tuple[str, ...] = (),
     shipped: bool = True,
     timeout_s: float = 300.0,
     **spec: Any,
 ) -> dict[str, Any]:
-    """Start a fresh interpreter for `entry`, run `mode`, return its JSON result (and stderr if asked).
+    """Start a fresh interpreter for `entry`, run `mode`, return its JSON result.
 
-    shipped=True imports our layer exactly as its zip ships it (with whatever bytecode it carries: none
-    today) and writes none (`-B`), as on Lambda's read-only /opt. shipped=False uses a copy whose
+    shipped=True imports our layer exactly as its zip ships it (with the bytecode it carries) and
+    writes none (`-B`), as on Lambda's read-only /opt. shipped=False uses a copy whose
     bytecode caches earlier runs wrote.
     """
-    if shipped:
-        python_flags = ("-B", *python_flags)
+    python_flags = ("-B",) if shipped else ()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         result_path = Path(tmp) / "result.json"
         full_spec = {
@@ -134,5 +132,4 @@ def run_worker(
             tail = "\n".join(done.stderr.strip().splitlines()[-12:])
             raise WorkerError(f"{entry.name} ({mode}) exited {done.returncode}:\n{tail}")
         result: dict[str, Any] = json.loads(result_path.read_text())
-        result["stderr"] = done.stderr if "-X" in python_flags else ""
         return result

@@ -1,9 +1,10 @@
 """The parts of measurements 5 and 6 that `--quick` skips (they need `make run`), checked without it."""
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
-from benchmarks import embedded
+from benchmarks.embedded import gateway, make_run, results
 
 
 def _banner(total_s: float, terraform_s: float) -> str:
@@ -27,7 +28,7 @@ def _banner(total_s: float, terraform_s: float) -> str:
 
 
 def test_ready_pattern_matches_the_banner_make_run_prints():
-    match = embedded.READY.search(_banner(71.25, 64.5))
+    match = make_run.READY.search(_banner(71.25, 64.5))
     assert match is not None
     assert (float(match.group(1)), float(match.group(2))) == (71.2, 64.5)
 
@@ -39,7 +40,7 @@ def test_only_the_second_make_run_is_held_to_the_target():
     ]
     breakdown = {"steps_s": {"build": 0.2, "apply": 40.0}, "resources": 3, "other_stacks_at_start": 0,
                  "slowest": [{"resource": "module.a.aws_sqs_queue.dlq", "seconds": 25}]}  # fmt: skip
-    result = embedded._make_run_result(runs, breakdown)
+    result = results.make_run_result(runs, breakdown)
     first, second, steps = result["rows"]
     assert first["met"] is None
     assert second["met"] is True
@@ -55,6 +56,51 @@ def test_throughput_counts_errors_instead_of_hiding_them():
         if state["n"] % 2:
             raise RuntimeError("429")
 
-    rate, errors = embedded._throughput([flaky], 10)
+    rate, errors = gateway._throughput([flaky], 10)
     assert rate > 0
     assert errors == ["429"] * 5
+
+
+def _figures(gateway_errors: int, throttled: int, gateway_rps: float = 150.0) -> dict:
+    pair = {
+        "label": "GET /items/{id}",
+        "gateway": {"p50": 8.0, "p99": 30.0},
+        "in_process": {"p50": 5.0, "p99": 9.0},
+        "p50_ratio": 1.6,
+        "p99_ratio": 30.0 / 9.0,
+    }
+    throughput = {
+        "gateway_rps": gateway_rps,
+        "gateway_errors": gateway_errors,
+        "gateway_throttled": throttled,
+        "moto_rps": 200.0,
+        "moto_errors": 0,
+        "error_samples": [],
+        "ratio": gateway_rps / 200.0,
+    }
+    return {"clients": 4, "requests": 300, "pairs": [pair], "throughput": throughput}
+
+
+def test_latency_rows_hold_each_percentile_to_its_own_target():
+    p50, p99, _ = results.embedded_result(_figures(0, 0))["rows"]
+    assert (p50["target"], p50["met"]) == ("<= 2x", True)
+    assert (p99["target"], p99["met"]) == ("<= 3x", False)  # 3.33x
+
+
+def test_throughput_row_tells_stage_throttling_from_errors():
+    throttled = results.embedded_result(_figures(3, 3))["rows"][-1]
+    assert throttled["met"] is True
+    assert "3 x 429 from the stage throttle" in throttled["result"]
+    assert "errors" not in throttled["result"]
+    failing = results.embedded_result(_figures(5, 3))["rows"][-1]
+    assert failing["met"] is False
+    assert "(2 errors)" in failing["result"]
+    slow = results.embedded_result(_figures(0, 0, gateway_rps=100.0))["rows"][-1]
+    assert (slow["ratio"], slow["target"], slow["met"]) == ("0.50x", ">= 0.6x", False)
+
+
+def test_make_run_is_measured_wherever_terraform_and_make_exist():
+    if shutil.which("terraform") and shutil.which("make"):
+        assert make_run.unavailable() is None
+    else:
+        assert "not on PATH" in (make_run.unavailable() or "")

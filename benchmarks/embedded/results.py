@@ -1,0 +1,105 @@
+"""Measurements 5 and 6 as the report reads them: rows with their targets and verdicts."""
+
+from typing import Any
+
+from benchmarks.embedded.make_run import MakeRun
+
+TITLES = {"embedded": "5. Embedded stack", "make_run": "6. make run to ready"}
+TARGETS = {"p50": 2.0, "p99": 3.0, "throughput": 0.6, "make_run_s": 60.0}
+
+
+def _latency_row(pair: dict[str, Any], pct: str) -> dict[str, Any]:
+    gw, local, measured = pair["gateway"], pair["in_process"], pair[f"{pct}_ratio"]
+    return {
+        "name": f"{pair['label']} {pct}",
+        "result": f"{gw[pct]:.2f} ms via gateway",
+        "reference": f"{local[pct]:.2f} ms in process",
+        "ratio": f"{measured:.2f}x",
+        "target": f"<= {TARGETS[pct]:g}x",
+        "met": measured is not None and measured <= TARGETS[pct],
+    }
+
+
+def embedded_result(figures: dict[str, Any]) -> dict[str, Any]:
+    """Measurement 5 from gateway.measure's figures."""
+    pairs, throughput, clients = figures["pairs"], figures["throughput"], figures["clients"]
+    rows = [_latency_row(pair, pct) for pair in pairs for pct in ("p50", "p99")]
+    errors, throttled = throughput["gateway_errors"], throughput["gateway_throttled"]
+    rps_ratio = throughput["ratio"]
+    outcome = f"{throughput['gateway_rps']:.0f} req/s via gateway"
+    if throttled:
+        outcome += f" ({throttled} x 429 from the stage throttle)"
+    if errors - throttled:
+        outcome += f" ({errors - throttled} errors)"
+    met = rps_ratio is not None and rps_ratio >= TARGETS["throughput"] and errors == throttled
+    rows.append(
+        {
+            "name": f"throughput, {clients} clients",
+            "result": outcome,
+            "reference": f"moto raw get_item {throughput['moto_rps']:.0f}/s",
+            "ratio": f"{rps_ratio:.2f}x",
+            "target": f">= {TARGETS['throughput']:g}x",
+            "met": met,
+        }
+    )
+    latency = []
+    for pair in pairs:
+        latency.append({"name": f"{pair['label']} gateway", **pair["gateway"]})
+        latency.append({"name": f"{pair['label']} in process", **pair["in_process"]})
+    return {
+        "id": "embedded",
+        "title": "Embedded stack: gateway + warm worker vs in process; throughput vs raw moto",
+        "status": "ok",
+        **figures,
+        "latency": latency,
+        "rows": rows,
+    }
+
+
+def _short(address: str) -> str:
+    """module.functions.aws_lambda_function.this["get_item"] -> aws_lambda_function["get_item"]."""
+    parts = address.split(".")
+    kind = next((p for p in parts if p.startswith("aws_")), address)
+    key = address[address.index("[") :] if "[" in address else ""
+    return f"{kind}{key}"
+
+
+def make_run_result(runs: list[MakeRun], breakdown: dict[str, Any] | None) -> dict[str, Any]:
+    """Measurement 6: each run's seconds to ready (only the second is held to the target), then where
+    Terraform's time went."""
+    rows = []
+    for index, run in enumerate(runs, start=1):
+        assert run.banner is not None and run.ready_after_s is not None
+        total, terraform = run.banner
+        second = index == len(runs) and len(runs) > 1
+        rows.append({
+            "name": f"run {index}" + (" (second run)" if second else " (first run)" if len(runs) > 1 else ""),
+            "result": f"{run.ready_after_s:.1f} s to ready (stack says {total:.1f} s)",
+            "reference": f"build + terraform {terraform:.1f} s",
+            "ratio": f"{terraform / total:.0%} build + terraform" if total else "",
+            "target": f"<= {TARGETS['make_run_s']:g} s (second run)" if second else "",
+            "met": (run.ready_after_s <= TARGETS["make_run_s"]) if second else None,
+            "ready_after_s": run.ready_after_s,
+            "stack_total_s": total,
+            "build_and_terraform_s": terraform,
+            "other_stacks_at_start": run.others_at_start,
+            "stack_timings": run.timings,
+        })  # fmt: skip
+        if run.others_at_start:
+            rows[-1]["result"] += f" ({run.others_at_start} other stacks were running: lock waits included)"
+    if breakdown is not None:
+        steps = breakdown["steps_s"]
+        top = ", ".join(f"{_short(r['resource'])} {r['seconds']}s" for r in breakdown["slowest"][:4])
+        rows.append({
+            "name": "terraform breakdown",
+            "result": ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()),
+            "reference": f"slowest of {breakdown['resources']} resources: {top}",
+            "ratio": "", "target": "", "met": None,
+        })  # fmt: skip
+    return {
+        "id": "make_run",
+        "title": "make run: seconds to ready, build + Terraform's share",
+        "status": "ok",
+        "breakdown": breakdown,
+        "rows": rows,
+    }
