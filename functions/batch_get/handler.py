@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikit import bulk, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
+from apikit import batch_items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.errors import BadRequest, field_error
 from apikit.http import ID_PATTERN, ID_RULE, Request, endpoint, response
 from apikit.retry import Deadline
@@ -29,5 +29,6 @@ def parse_ids(raw: str | None) -> list[str]:
 def handler(request: Request) -> dict[str, Any]:
     """BatchGetItem (UnprocessedKeys retried within the invocation's time)."""
     ids = parse_ids(request.query_params(allowed={"ids"}).get("ids"))
-    found, missing = bulk.get_many(request.partner, ids, Deadline.from_remaining_ms(request.remaining_ms()))
+    deadline = Deadline.from_remaining_ms(request.remaining_ms())
+    found, missing = batch_items.get_many(request.partner, ids, deadline)
     return response(200, {"items": found, "missing": missing})
