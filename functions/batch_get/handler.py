@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikit import bulk, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
+from apikit import batch_items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.errors import BadRequest, field_error
-from apikit.http import ID_PATTERN, Request, endpoint, response
+from apikit.http import ID_PATTERN, ID_RULE, Request, endpoint, response
 from apikit.retry import Deadline
 
 MAX_IDS = 100
@@ -19,11 +19,7 @@ def parse_ids(raw: str | None) -> list[str]:
     ids = raw.split(",")
     if len(ids) > MAX_IDS:
         raise BadRequest("too many ids", errors=[field_error("ids", f"at most {MAX_IDS} ids")])
-    bad = [
-        field_error(f"ids[{n}]", "must match ^[A-Za-z0-9_-]{1,64}$")
-        for n, i in enumerate(ids)
-        if not ID_PATTERN.match(i)
-    ]
+    bad = [field_error(f"ids[{n}]", ID_RULE) for n, i in enumerate(ids) if not ID_PATTERN.match(i)]
     if bad:
         raise BadRequest("invalid ids", errors=bad)
     return list(dict.fromkeys(ids))
@@ -32,11 +28,7 @@ def parse_ids(raw: str | None) -> list[str]:
 @endpoint
 def handler(request: Request) -> dict[str, Any]:
     """BatchGetItem (UnprocessedKeys retried within the invocation's time)."""
-    unknown = sorted(set(request.query) - {"ids"})
-    if unknown:
-        raise BadRequest(
-            "unknown query parameter", errors=[field_error(u, "unknown parameter") for u in unknown]
-        )
-    ids = parse_ids(request.query.get("ids"))
-    found, missing = bulk.get_many(request.partner, ids, Deadline.from_remaining_ms(request.remaining_ms()))
+    ids = parse_ids(request.query_params(allowed={"ids"}).get("ids"))
+    deadline = Deadline.from_remaining_ms(request.remaining_ms())
+    found, missing = batch_items.get_many(request.partner, ids, deadline)
     return response(200, {"items": found, "missing": missing})

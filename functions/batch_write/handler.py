@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikit import bulk, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
+from apikit import batch_items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.errors import BadRequest, PayloadTooLarge, field_error
 from apikit.http import BATCH_BODY_LIMIT, Request, endpoint, response
 from apikit.retry import Deadline
@@ -45,6 +45,7 @@ def handler(request: Request) -> dict[str, Any]:
     bodies, atomic = validate_batch(request.json_body(limit=BATCH_BODY_LIMIT))
     deadline = Deadline.from_remaining_ms(request.remaining_ms())
     if atomic:
-        return response(201, {"written": bulk.create_atomic(request.partner, bodies, deadline), "failed": []})
-    written, failed = bulk.create_many(request.partner, bodies, deadline)
+        written = batch_items.create_atomic(request.partner, bodies, deadline)
+        return response(201, {"written": written, "failed": []})
+    written, failed = batch_items.create_many(request.partner, bodies, deadline)
     return response(207 if failed else 201, {"written": written, "failed": failed})

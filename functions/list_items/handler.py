@@ -10,7 +10,7 @@ from apikit.http import USER_ID_PATTERN, Request, endpoint, response
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-KNOWN = frozenset({"userId", "limit", "cursor"})
+PARAMETERS = frozenset({"userId", "limit", "cursor"})
 
 
 def _limit(raw: str | None) -> int:
@@ -24,18 +24,14 @@ def _limit(raw: str | None) -> int:
 @endpoint
 def handler(request: Request) -> dict[str, Any]:
     """Validate the query, decode the cursor for this partner and user, Query GSI1."""
-    unknown = sorted(set(request.query) - KNOWN)
-    if unknown:
-        raise BadRequest(
-            "unknown query parameter", errors=[field_error(u, "unknown parameter") for u in unknown]
-        )
-    user_id = request.query.get("userId")
+    query = request.query_params(allowed=PARAMETERS)
+    user_id = query.get("userId")
     if user_id is None or not USER_ID_PATTERN.match(user_id):
         raise BadRequest(
             "invalid userId", errors=[field_error("userId", "is required: ^[A-Za-z0-9_.@:-]{1,128}$")]
         )
-    limit = _limit(request.query.get("limit"))
-    raw_cursor = request.query.get("cursor")
+    limit = _limit(query.get("limit"))
+    raw_cursor = query.get("cursor")
     start = cursor.decode(request.partner, user_id, raw_cursor) if raw_cursor else None
     page, last = items.list_by_owner(request.partner, user_id, limit, start)
     next_cursor = cursor.encode(request.partner, user_id, last) if last else None

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +31,11 @@ from apikit.errors import (
 ITEM_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+ID_RULE = "must match ^[A-Za-z0-9_-]{1,64}$"  # the reason a client reads when an id breaks ID_PATTERN
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}\Z")
 _PARTNER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
+# If-Match: our ETag ("5"), the bare version (5), or * (any existing item: the same as no header).
+_IF_MATCH = re.compile(r'^(?:"(\d{1,18})"|(\d{1,18})|(\*))\Z')
 _CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?\Z", re.IGNORECASE)
 
 log = logs.get_logger()
@@ -53,12 +56,35 @@ class Request:
         """A request header, case-insensitively."""
         return self.headers.get(name.lower())
 
+    def query_params(self, allowed: Collection[str]) -> dict[str, str]:
+        """The query string of a route that takes only ``allowed`` parameters: 400 naming any other."""
+        unknown = sorted(set(self.query) - set(allowed))
+        if unknown:
+            raise BadRequest(
+                "unknown query parameter", errors=[field_error(u, "unknown parameter") for u in unknown]
+            )
+        return self.query
+
     def item_id(self) -> str:
         """The ``{id}`` path parameter, validated like a client-given id."""
         value = self.path_params.get("id", "")
         if not ID_PATTERN.match(value):
-            raise BadRequest("invalid id", errors=[field_error("id", "must match ^[A-Za-z0-9_-]{1,64}$")])
+            raise BadRequest("invalid id", errors=[field_error("id", ID_RULE)])
         return value
+
+    def if_match(self) -> int | None:
+        """The version If-Match expects: ``"5"`` (our ETag) or ``5``; None without one or for ``*``."""
+        header = self.header("if-match")
+        if header is None:
+            return None
+        match = _IF_MATCH.match(header.strip())
+        if not match:
+            raise BadRequest(
+                "invalid If-Match", errors=[field_error("If-Match", 'must be a version: 5 or "5"')]
+            )
+        quoted, bare, _any = match.groups()
+        value = quoted or bare
+        return int(value) if value is not None else None
 
     def remaining_ms(self) -> int:
         """Milliseconds left in this invocation (a generous default outside Lambda)."""
@@ -130,7 +156,7 @@ def response(status: int, body: Any = None, headers: dict[str, str] | None = Non
 
 
 def etag(version: int) -> dict[str, str]:
-    """The ETag header of an item version (a quoted integer, as If-Match accepts it)."""
+    """The ETag header of an item version: a quoted integer, read back by ``Request.if_match``."""
     return {"ETag": f'"{version}"'}
 
 

@@ -20,5 +20,3 @@ patch(["botocore"])
 if _CONTEXT_MISSING == "IGNORE_ERROR":
     # Outside Lambda there is no segment; the SDK would warn on every AWS call ("No segment found").
     logging.getLogger("aws_xray_sdk").setLevel(logging.ERROR)
-
-recorder = xray_recorder

@@ -1,4 +1,4 @@
-"""Creating and reading many items of one partner at once (POST /batch and GET /batch).
+"""POST /batch and GET /batch: creating and reading many items of one partner at once.
 
 Non-atomic writes use BatchWriteItem, which cannot be conditional: ids the client chose are first
 checked with BatchGetItem and reported as "already exists". A concurrent create of the same id
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikit import batch, clients, items, keys
+from apikit import clients, dynamodb_batch, items, keys
 from apikit.codec import item_from_wire
 from apikit.errors import ApiError, Conflict, ServiceUnavailable, from_client_error
 from apikit.retry import Deadline, delays, sleep_within
@@ -22,7 +22,7 @@ NOT_PROCESSED = "not processed: throughput exceeded, retry"
 def _existing_ids(partner: str, ids: list[str], deadline: Deadline) -> set[str]:
     if not ids:
         return set()
-    found, unprocessed = batch.get_all(
+    found, unprocessed = dynamodb_batch.get_all(
         clients.table_name(), [keys.item_key(partner, i) for i in ids], deadline, consistent=True
     )
     if unprocessed:
@@ -39,7 +39,8 @@ def create_many(
     wire = [items.to_wire_checked(i) for i in built]
     exists = _existing_ids(partner, [b["id"] for b in bodies if "id" in b], deadline)
     todo = [w for i, w in zip(built, wire, strict=True) if i["id"] not in exists]
-    not_written = {item_from_wire(w)["id"] for w in batch.write_all(clients.table_name(), todo, deadline)}
+    unwritten = dynamodb_batch.write_all(clients.table_name(), todo, deadline)
+    not_written = {item_from_wire(w)["id"] for w in unwritten}
     written, failed = [], []
     for item in built:
         if item["id"] in exists:
@@ -68,9 +69,9 @@ def create_atomic(partner: str, bodies: list[dict[str, Any]], deadline: Deadline
     backoff = delays(base=0.05, cap=1.0)
     while True:
         try:
-            batch.transact_write(actions)
+            dynamodb_batch.transact_write(actions)
             return [i["id"] for i in built]
-        except batch.LimitExceeded as exc:
+        except dynamodb_batch.LimitExceeded as exc:
             raise ApiError(str(exc), status=413) from exc
         except Exception as exc:
             reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
@@ -99,7 +100,7 @@ def create_atomic(partner: str, bodies: list[dict[str, Any]], deadline: Deadline
 
 def get_many(partner: str, ids: list[str], deadline: Deadline) -> tuple[list[dict[str, Any]], list[str]]:
     """Items found (in request order) and ids missing; unprocessed keys after retries are a 503."""
-    found, unprocessed = batch.get_all(
+    found, unprocessed = dynamodb_batch.get_all(
         clients.table_name(), [keys.item_key(partner, i) for i in ids], deadline
     )
     if unprocessed:
