@@ -1,7 +1,7 @@
 """The embedded DynamoDB backend the request benchmarks talk to: a moto server on loopback.
 
 Workers reach it only through AWS_ENDPOINT_URL, as Lambda code reaches the embedded stack. Items are
-written in the key layout of docs/design.md §4 (our table) or keyed by `id` (the seed-style table).
+written in the key layout of docs/data-model.md (our table) or keyed by `id` (the seed-style table).
 """
 
 import json
@@ -46,7 +46,7 @@ class Backend:
         )
 
     def put_our_item(self, item_id: str, user_id: str = "bench-user", partner: str = PARTNER) -> None:
-        """Write an item as our layer stores it (docs/design.md §4)."""
+        """Write an item as our layer stores it (docs/data-model.md)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.client("dynamodb").put_item(
             TableName=self.env["TABLE_NAME"],

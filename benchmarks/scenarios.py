@@ -2,7 +2,7 @@
 
 Each scenario writes what its request needs into the backend (an item to read, patch or delete) and
 returns the event both handlers receive, plus the status our handler must answer. Keys follow
-docs/design.md §4 for our table; the seed-style table is keyed by `id`.
+docs/data-model.md for our table; the seed-style table is keyed by `id`.
 """
 
 from collections.abc import Callable

@@ -25,7 +25,7 @@ tf_aws_prepare() {
   local stage=$1
   case "$stage" in
     local|localstack)
-      echo "Stage $stage runs on an emulator: use 'make run' (local) or 'python -m scripts.tf apply --stage localstack --endpoint http://localhost:4566' (see the README, Deploying a stage)." >&2
+      echo "Stage $stage runs on an emulator: use 'make run' (local) or 'python -m scripts.tf apply --stage localstack --endpoint http://localhost:4566' (see docs/deploying.md)." >&2
       exit 2 ;;
   esac
   [ -f "$TF_DIR/stages/$stage.json" ] || { echo "No stage file $TF_DIR/stages/$stage.json" >&2; exit 2; }

@@ -44,4 +44,4 @@ dynamodb_table       = "$table"
 encrypt              = true
 CONF
 echo "Wrote terraform/backend.s3.tfbackend; scripts/deploy.sh now keeps state in s3://$bucket/stages/<stage>/."
-echo "Existing local state? Run the first deploy with 'terraform init -migrate-state' as documented in the README (Deploying a stage)."
+echo "Existing local state? Run the first deploy with 'terraform init -migrate-state' as documented in docs/deploying.md."

@@ -7,7 +7,7 @@
 # Credentials come from the usual AWS sources (AWS_PROFILE, SSO, environment). State stays in
 # terraform/terraform.tfstate.d/<stage>/ unless scripts/bootstrap_state.sh wrote
 # terraform/backend.s3.tfbackend, in which case it lives in that S3 bucket with a DynamoDB lock.
-# LocalStack and the embedded stack deploy through scripts/tf.py instead (see "Deploying a stage" in README.md).
+# LocalStack and the embedded stack deploy through scripts/tf.py instead (see docs/deploying.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/_tf_aws.sh
