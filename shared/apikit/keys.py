@@ -1,4 +1,4 @@
-"""The single-table key design (docs/design.md section 4); the table's shape comes from table.json.
+"""The single-table key design (docs/data-model.md); the table's shape comes from table.json.
 
 Every key starts with ``P#<partner>#`` so that no key of one partner can address another's data.
 """
