@@ -76,8 +76,8 @@ module "table" {
 module "cursor_secret" {
   source = "./modules/secret"
 
-  name       = "/${var.project}/${local.stage_name}/cursor-secret"
-  kms_key_id = module.kms.key_arn
+  name        = "/${var.project}/${local.stage_name}/cursor-secret"
+  kms_key_arn = module.kms.key_arn
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
@@ -104,7 +104,7 @@ module "audit" {
   source = "./modules/audit"
 
   name_prefix                = local.name_prefix
-  stage                      = local.stage_name
+  stage_name                 = local.stage_name
   kms_key_arn                = module.kms.key_arn
   compression                = local.stage.audit.compression
   buffering_size_mb          = local.stage.audit.buffering_size_mb
@@ -168,7 +168,7 @@ module "functions" {
 module "api" {
   source = "./modules/api"
 
-  name                = local.name_prefix
+  name_prefix         = local.name_prefix
   stage_name          = local.stage_name
   routes              = module.functions.routes
   schemas             = local.schemas
@@ -201,7 +201,7 @@ module "alarms" {
   function_names        = values(local.function_names)
   stream_function_names = local.stream_function_names
   api_name              = local.name_prefix
-  api_stage             = local.stage_name
+  api_stage_name        = local.stage_name
   table_name            = "${local.name_prefix}-items"
   delivery_stream_name  = "${local.name_prefix}-audit"
   dlq_names             = concat(["${local.name_prefix}-audit-dlq"], local.async_dlq_names)

@@ -31,7 +31,7 @@ locals {
 }
 
 resource "aws_api_gateway_rest_api" "this" {
-  name           = var.name
+  name           = var.name_prefix
   description    = var.description
   api_key_source = "HEADER"
 

@@ -24,7 +24,7 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
-  name              = "/aws/apigateway/${var.name}/access"
+  name              = "/aws/apigateway/${var.name_prefix}/access"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
 }
@@ -34,7 +34,7 @@ resource "aws_cloudwatch_log_group" "access" {
 resource "aws_iam_role" "cloudwatch" {
   count = var.manage_account_role ? 1 : 0
 
-  name = "${var.name}-apigateway-cloudwatch"
+  name = "${var.name_prefix}-apigateway-cloudwatch"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

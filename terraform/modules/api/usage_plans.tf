@@ -3,7 +3,7 @@
 resource "aws_api_gateway_usage_plan" "this" {
   for_each = var.usage_plans
 
-  name        = "${var.name}-${each.key}"
+  name        = "${var.name_prefix}-${each.key}"
   description = "Tier ${each.key} of stage ${var.stage_name}"
 
   api_stages {
@@ -25,7 +25,7 @@ resource "aws_api_gateway_usage_plan" "this" {
 resource "aws_api_gateway_api_key" "this" {
   for_each = var.partners
 
-  name        = "${var.name}-${each.key}"
+  name        = "${var.name_prefix}-${each.key}"
   description = "Partner ${each.key} (${each.value} tier)"
   enabled     = true
 
