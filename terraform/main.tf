@@ -19,7 +19,6 @@ locals {
   artifact_dir = var.artifact_dir != null ? var.artifact_dir : "${path.module}/../build/lambda"
   build        = jsondecode(file("${local.artifact_dir}/manifest.json"))
 
-  function_names = { for k, _ in local.manifests : k => "${local.name_prefix}-${k}" }
   # Object key => local zip: the layer (unless bundled) and every function, as build/manifest.json lists them.
   artifact_files = merge(
     local.build.bundle_layer ? {} : { (local.build.layer.path) = "${local.artifact_dir}/${local.build.layer.path}" },
@@ -28,9 +27,6 @@ locals {
   # Lifecycle configurations on the stage's buckets. Off only where a stage is thrown away within the
   # hour (local): rules there can never fire, and each costs ~55 s of provider waiting per apply.
   s3_lifecycle = try(local.stage.s3_lifecycle, true)
-
-  stream_function_names = [for k, m in local.manifests : local.function_names[k] if try(m.events.dynamodb_stream, null) != null]
-  async_dlq_names       = [for k, m in local.manifests : "${local.name_prefix}-${k}-dlq" if try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null]
 }
 
 # Fails the plan, before anything is created, in `default` or any workspace without a stage file.
@@ -198,13 +194,13 @@ module "alarms" {
   name_prefix           = local.name_prefix
   kms_key_arn           = module.kms.key_arn
   email                 = local.stage.alarms.email
-  function_names        = values(local.function_names)
-  stream_function_names = local.stream_function_names
-  api_name              = local.name_prefix
-  api_stage_name        = local.stage_name
-  table_name            = "${local.name_prefix}-items"
-  delivery_stream_name  = "${local.name_prefix}-audit"
-  dlq_names             = concat(["${local.name_prefix}-audit-dlq"], local.async_dlq_names)
+  function_names        = module.functions.function_names
+  stream_function_names = module.functions.stream_function_names
+  api_name              = module.api.name
+  api_stage_name        = module.api.stage_name
+  table_name            = module.table.name
+  delivery_stream_name  = module.audit.delivery_stream_name
+  dlq_names             = concat([module.audit.dlq_name], module.functions.dlq_names)
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods
