@@ -1,11 +1,11 @@
 locals {
   # The workspace is the stage; its settings live in stages/<stage>.json (see stages/README.md).
-  stage_name  = terraform.workspace
-  stage_file  = "${path.module}/stages/${local.stage_name}.json"
-  stage_known = local.stage_name != "default" && fileexists(local.stage_file)
-  # An unknown workspace evaluates against local.json only so that the guard below can fail the plan
-  # with a clear message; nothing can be applied from it.
-  stage       = jsondecode(file(local.stage_known ? local.stage_file : "${path.module}/stages/local.json"))
+  stage_name = terraform.workspace
+  stage_files = {
+    for f in fileset("${path.module}/stages", "*.json") : trimsuffix(f, ".json") => "${path.module}/stages/${f}" if !endswith(f, ".schema.json")
+  }
+  stage_known = local.stage_name != "default" && contains(keys(local.stage_files), local.stage_name)
+  stage       = module.stage.settings
   name_prefix = "${var.project}-${local.stage_name}"
 
   # Sources of truth read, never restated: manifests, schemas, the table's key design, the build.
@@ -24,9 +24,14 @@ locals {
     local.build.bundle_layer ? {} : { (local.build.layer.path) = "${local.artifact_dir}/${local.build.layer.path}" },
     { for k, _ in local.manifests : local.build.functions[k].path => "${local.artifact_dir}/${local.build.functions[k].path}" },
   )
-  # Lifecycle configurations on the stage's buckets. Off only where a stage is thrown away within the
-  # hour (local): rules there can never fire, and each costs ~55 s of provider waiting per apply.
-  s3_lifecycle = try(local.stage.s3_lifecycle, true)
+}
+
+# The stage file, typed (modules/stage). An unknown workspace evaluates against local.json only so that
+# the guard below can fail the plan with a clear message; nothing can be applied from it.
+module "stage" {
+  source = "./modules/stage"
+
+  settings = jsondecode(file(local.stage_files[local.stage_known ? local.stage_name : "local"]))
 }
 
 # Fails the plan, before anything is created, in `default` or any workspace without a stage file.
@@ -36,15 +41,15 @@ resource "terraform_data" "stage_guard" {
   lifecycle {
     precondition {
       condition     = local.stage_known
-      error_message = "Workspace \"${terraform.workspace}\" is not a stage. Run `terraform workspace select <stage>` with one of: ${join(", ", [for f in fileset("${path.module}/stages", "*.json") : trimsuffix(f, ".json")])} (settings in terraform/stages/<stage>.json)."
+      error_message = "Workspace \"${terraform.workspace}\" is not a stage. Run `terraform workspace select <stage>` with one of: ${join(", ", keys(local.stage_files))} (settings in terraform/stages/<stage>.json)."
     }
     precondition {
-      condition     = !(try(local.stage.emulated, false) && (try(local.stage.table.autoscaling, null) != null || anytrue([for o in values(try(local.stage.functions.overrides, {})) : try(o.provisioned_concurrency, 0) > 0]) || try(local.stage.functions.defaults.provisioned_concurrency, 0) > 0))
+      condition     = !(local.stage.emulated && (local.stage.table.autoscaling != null || anytrue([for o in values(local.stage.functions.overrides) : coalesce(o.provisioned_concurrency, 0) > 0]) || local.stage.functions.defaults.provisioned_concurrency > 0))
       error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): autoscaling and provisioned concurrency do not work there."
     }
     precondition {
-      condition     = local.build.bundle_layer == try(local.stage.bundle_layer, false)
-      error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${try(local.stage.bundle_layer, false)}: run scripts/build.py ${try(local.stage.bundle_layer, false) ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
+      condition     = local.build.bundle_layer == local.stage.bundle_layer
+      error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${local.stage.bundle_layer}: run scripts/build.py ${local.stage.bundle_layer ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
     }
   }
 }
@@ -84,7 +89,7 @@ module "artifacts" {
   name_prefix                = local.name_prefix
   kms_key_arn                = module.kms.key_arn
   files                      = local.artifact_files
-  noncurrent_expiration_days = local.s3_lifecycle ? 30 : null
+  noncurrent_expiration_days = local.stage.s3_lifecycle ? 30 : null
 }
 
 module "layer" {
@@ -108,7 +113,7 @@ module "audit" {
   object_lock                = local.stage.audit.object_lock
   force_destroy              = local.stage.audit.force_destroy
   log_retention_days         = local.stage.log_retention_days
-  lifecycle_rules = local.s3_lifecycle ? {
+  lifecycle_rules = local.stage.s3_lifecycle ? {
     transition_ia_days         = local.stage.audit.transition_ia_days
     expiration_days            = local.stage.audit.expiration_days
     noncurrent_expiration_days = local.stage.audit.noncurrent_expiration_days

@@ -18,5 +18,5 @@ resource "aws_api_gateway_base_path_mapping" "this" {
   api_id      = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   domain_name = aws_api_gateway_domain_name.this[0].domain_name
-  base_path   = try(var.custom_domain.base_path, null)
+  base_path   = var.custom_domain.base_path
 }
