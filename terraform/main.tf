@@ -1,11 +1,11 @@
 locals {
   # The workspace is the stage; its settings live in stages/<stage>.json (see stages/README.md).
-  stage_name  = terraform.workspace
-  stage_file  = "${path.module}/stages/${local.stage_name}.json"
-  stage_known = local.stage_name != "default" && fileexists(local.stage_file)
-  # An unknown workspace evaluates against local.json only so that the guard below can fail the plan
-  # with a clear message; nothing can be applied from it.
-  stage       = jsondecode(file(local.stage_known ? local.stage_file : "${path.module}/stages/local.json"))
+  stage_name = terraform.workspace
+  stage_files = {
+    for f in fileset("${path.module}/stages", "*.json") : trimsuffix(f, ".json") => "${path.module}/stages/${f}" if !endswith(f, ".schema.json")
+  }
+  stage_known = local.stage_name != "default" && contains(keys(local.stage_files), local.stage_name)
+  stage       = module.stage.settings
   name_prefix = "${var.project}-${local.stage_name}"
 
   # Sources of truth read, never restated: manifests, schemas, the table's key design, the build.
@@ -19,18 +19,19 @@ locals {
   artifact_dir = var.artifact_dir != null ? var.artifact_dir : "${path.module}/../build/lambda"
   build        = jsondecode(file("${local.artifact_dir}/manifest.json"))
 
-  function_names = { for k, _ in local.manifests : k => "${local.name_prefix}-${k}" }
   # Object key => local zip: the layer (unless bundled) and every function, as build/manifest.json lists them.
   artifact_files = merge(
     local.build.bundle_layer ? {} : { (local.build.layer.path) = "${local.artifact_dir}/${local.build.layer.path}" },
     { for k, _ in local.manifests : local.build.functions[k].path => "${local.artifact_dir}/${local.build.functions[k].path}" },
   )
-  # Lifecycle configurations on the stage's buckets. Off only where a stage is thrown away within the
-  # hour (local): rules there can never fire, and each costs ~55 s of provider waiting per apply.
-  s3_lifecycle = try(local.stage.s3_lifecycle, true)
+}
 
-  stream_function_names = [for k, m in local.manifests : local.function_names[k] if try(m.events.dynamodb_stream, null) != null]
-  async_dlq_names       = [for k, m in local.manifests : "${local.name_prefix}-${k}-dlq" if try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null]
+# The stage file, typed (modules/stage). An unknown workspace evaluates against local.json only so that
+# the guard below can fail the plan with a clear message; nothing can be applied from it.
+module "stage" {
+  source = "./modules/stage"
+
+  settings = jsondecode(file(local.stage_files[local.stage_known ? local.stage_name : "local"]))
 }
 
 # Fails the plan, before anything is created, in `default` or any workspace without a stage file.
@@ -40,15 +41,15 @@ resource "terraform_data" "stage_guard" {
   lifecycle {
     precondition {
       condition     = local.stage_known
-      error_message = "Workspace \"${terraform.workspace}\" is not a stage. Run `terraform workspace select <stage>` with one of: ${join(", ", [for f in fileset("${path.module}/stages", "*.json") : trimsuffix(f, ".json")])} (settings in terraform/stages/<stage>.json)."
+      error_message = "Workspace \"${terraform.workspace}\" is not a stage. Run `terraform workspace select <stage>` with one of: ${join(", ", keys(local.stage_files))} (settings in terraform/stages/<stage>.json)."
     }
     precondition {
-      condition     = !(try(local.stage.emulated, false) && (try(local.stage.table.autoscaling, null) != null || anytrue([for o in values(try(local.stage.functions.overrides, {})) : try(o.provisioned_concurrency, 0) > 0]) || try(local.stage.functions.defaults.provisioned_concurrency, 0) > 0))
+      condition     = !(local.stage.emulated && (local.stage.table.autoscaling != null || anytrue([for o in values(local.stage.functions.overrides) : coalesce(o.provisioned_concurrency, 0) > 0]) || local.stage.functions.defaults.provisioned_concurrency > 0))
       error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): autoscaling and provisioned concurrency do not work there."
     }
     precondition {
-      condition     = local.build.bundle_layer == try(local.stage.bundle_layer, false)
-      error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${try(local.stage.bundle_layer, false)}: run scripts/build.py ${try(local.stage.bundle_layer, false) ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
+      condition     = local.build.bundle_layer == local.stage.bundle_layer
+      error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${local.stage.bundle_layer}: run scripts/build.py ${local.stage.bundle_layer ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
     }
   }
 }
@@ -76,8 +77,8 @@ module "table" {
 module "cursor_secret" {
   source = "./modules/secret"
 
-  name       = "/${var.project}/${local.stage_name}/cursor-secret"
-  kms_key_id = module.kms.key_arn
+  name        = "/${var.project}/${local.stage_name}/cursor-secret"
+  kms_key_arn = module.kms.key_arn
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
@@ -88,7 +89,7 @@ module "artifacts" {
   name_prefix                = local.name_prefix
   kms_key_arn                = module.kms.key_arn
   files                      = local.artifact_files
-  noncurrent_expiration_days = local.s3_lifecycle ? 30 : null
+  noncurrent_expiration_days = local.stage.s3_lifecycle ? 30 : null
 }
 
 module "layer" {
@@ -104,7 +105,7 @@ module "audit" {
   source = "./modules/audit"
 
   name_prefix                = local.name_prefix
-  stage                      = local.stage_name
+  stage_name                 = local.stage_name
   kms_key_arn                = module.kms.key_arn
   compression                = local.stage.audit.compression
   buffering_size_mb          = local.stage.audit.buffering_size_mb
@@ -112,7 +113,7 @@ module "audit" {
   object_lock                = local.stage.audit.object_lock
   force_destroy              = local.stage.audit.force_destroy
   log_retention_days         = local.stage.log_retention_days
-  lifecycle_rules = local.s3_lifecycle ? {
+  lifecycle_rules = local.stage.s3_lifecycle ? {
     transition_ia_days         = local.stage.audit.transition_ia_days
     expiration_days            = local.stage.audit.expiration_days
     noncurrent_expiration_days = local.stage.audit.noncurrent_expiration_days
@@ -168,7 +169,7 @@ module "functions" {
 module "api" {
   source = "./modules/api"
 
-  name                = local.name_prefix
+  name_prefix         = local.name_prefix
   stage_name          = local.stage_name
   routes              = module.functions.routes
   schemas             = local.schemas
@@ -198,13 +199,13 @@ module "alarms" {
   name_prefix           = local.name_prefix
   kms_key_arn           = module.kms.key_arn
   email                 = local.stage.alarms.email
-  function_names        = values(local.function_names)
-  stream_function_names = local.stream_function_names
-  api_name              = local.name_prefix
-  api_stage             = local.stage_name
-  table_name            = "${local.name_prefix}-items"
-  delivery_stream_name  = "${local.name_prefix}-audit"
-  dlq_names             = concat(["${local.name_prefix}-audit-dlq"], local.async_dlq_names)
+  function_names        = module.functions.function_names
+  stream_function_names = module.functions.stream_function_names
+  api_name              = module.api.name
+  api_stage_name        = module.api.stage_name
+  table_name            = module.table.name
+  delivery_stream_name  = module.audit.delivery_stream_name
+  dlq_names             = concat([module.audit.dlq_name], module.functions.dlq_names)
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods

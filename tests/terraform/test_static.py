@@ -1,5 +1,5 @@
-"""Static checks: formatting, validation of the root and every module, generated docs, stage files,
-deterministic builds."""
+"""Static checks: formatting, validation of the root and every module, generated docs, rules across a
+stage file's fields, deterministic builds."""
 
 from __future__ import annotations
 
@@ -91,35 +91,21 @@ def _stage(name: str) -> dict:
     return json.loads((TF_ROOT / "stages" / f"{name}.json").read_text())
 
 
+# Fields, types, enums and ranges: test_stage_schema.py. Here: rules across fields.
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_file_is_consistent(stage: str) -> None:
     settings = _stage(stage)
-    for key in (
-        "region",
-        "emulated",
-        "log_retention_days",
-        "table",
-        "functions",
-        "api",
-        "usage_plans",
-        "partners",
-    ):
-        assert key in settings, f"{stage}.json lacks {key}"
     for partner, tier in settings["partners"].items():
         assert tier in settings["usage_plans"], f"{stage}: partner {partner} names unknown plan {tier}"
-    for tier, plan in settings["usage_plans"].items():
-        assert plan["quota"]["period"] in {"DAY", "WEEK", "MONTH"}, tier
-        assert plan["throttle"]["burst_limit"] >= 1, tier
     if settings["emulated"]:
         assert settings["table"]["autoscaling"] is None, "moto cannot apply autoscaling targets"
-        overrides = settings["functions"]["overrides"].values()
+        overrides = settings["functions"].get("overrides", {}).values()
         assert all(not o.get("provisioned_concurrency") for o in overrides), (
             "moto lacks provisioned concurrency"
         )
         assert settings["audit"]["compression"] == "UNCOMPRESSED", "moto ignores GZIP"
     else:
         assert settings["audit"]["compression"] == "GZIP"
-    assert settings["table"]["billing_mode"] in {"PAY_PER_REQUEST", "PROVISIONED"}
 
 
 @pytest.mark.parametrize("stage", ["local", "localstack"])

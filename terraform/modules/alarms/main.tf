@@ -29,12 +29,12 @@ locals {
     {
       "api-5xx" = {
         namespace  = "AWS/ApiGateway", metric = "5XXError", statistic = "Sum", extended_statistic = null
-        dimensions = { ApiName = var.api_name, Stage = var.api_stage }, comparison = "GreaterThanOrEqualToThreshold"
+        dimensions = { ApiName = var.api_name, Stage = var.api_stage_name }, comparison = "GreaterThanOrEqualToThreshold"
         threshold  = var.thresholds.api_5xx, description = "API answered with server errors"
       }
       "api-latency-p99" = {
         namespace  = "AWS/ApiGateway", metric = "Latency", statistic = null, extended_statistic = "p99"
-        dimensions = { ApiName = var.api_name, Stage = var.api_stage }, comparison = "GreaterThanOrEqualToThreshold"
+        dimensions = { ApiName = var.api_name, Stage = var.api_stage_name }, comparison = "GreaterThanOrEqualToThreshold"
         threshold  = var.thresholds.api_latency_p99_ms, description = "API p99 latency above target"
       }
       "dynamodb-throttles" = {

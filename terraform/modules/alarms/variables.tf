@@ -30,7 +30,7 @@ variable "api_name" {
   type        = string
 }
 
-variable "api_stage" {
+variable "api_stage_name" {
   description = "API stage name (Stage dimension)."
   type        = string
 }

@@ -1,3 +1,8 @@
+output "name" {
+  description = "REST API name (the ApiName dimension of its CloudWatch metrics)."
+  value       = aws_api_gateway_rest_api.this.name
+}
+
 output "rest_api_id" {
   description = "REST API id."
   value       = aws_api_gateway_rest_api.this.id

@@ -1,5 +1,5 @@
-variable "name" {
-  description = "API name and prefix of its keys and plans (includes the stage)."
+variable "name_prefix" {
+  description = "Prefix of every name (project and stage), e.g. items-dev: the REST API's own name, and the prefix of its access log group, account role, usage plans and keys."
   type        = string
 }
 

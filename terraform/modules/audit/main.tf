@@ -7,8 +7,8 @@ locals {
   region      = data.aws_region.this.name
   bucket_name = "${var.name_prefix}-audit-${local.account_id}-${local.region}"
   # No !{...} expressions: Firehose then appends YYYY/MM/DD/HH/ itself (on AWS and moto alike).
-  prefix       = "audit/stage=${var.stage}/"
-  error_prefix = "audit-errors/stage=${var.stage}/"
+  prefix       = "audit/stage=${var.stage_name}/"
+  error_prefix = "audit-errors/stage=${var.stage_name}/"
   # Known before the queue exists, so IAM policies naming it need not wait for SQS's ~25 s attribute
   # settling; the queue's postcondition proves it is the queue's real ARN.
   dlq_name = "${var.name_prefix}-audit-dlq"

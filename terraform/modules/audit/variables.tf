@@ -3,8 +3,8 @@ variable "name_prefix" {
   type        = string
 }
 
-variable "stage" {
-  description = "Stage name; partitions the log (audit/stage=<stage>/YYYY/MM/DD/HH/)."
+variable "stage_name" {
+  description = "Stage name; partitions the log (audit/stage=<stage_name>/YYYY/MM/DD/HH/)."
   type        = string
 }
 

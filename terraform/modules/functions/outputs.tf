@@ -15,6 +15,11 @@ output "functions" {
   }
 }
 
+output "function_names" {
+  description = "Names of every function."
+  value       = [for f in aws_lambda_function.this : f.function_name]
+}
+
 output "routes" {
   description = "Route of every function that has one, by function name (method, path, request_model, api_key_required)."
   value = {

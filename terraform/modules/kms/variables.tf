@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name prefix including the stage, e.g. items-dev; the alias becomes alias/<name>."
+  description = "Name of the key (project and stage, e.g. items-dev): its alias is alias/<name>."
   type        = string
 }
 

@@ -5,7 +5,7 @@ resource "aws_ssm_parameter" "this" {
   name        = var.name
   description = var.description
   type        = "SecureString"
-  key_id      = var.kms_key_id
+  key_id      = var.kms_key_arn
   value       = sha256("${uuid()}${uuid()}")
 
   lifecycle {

@@ -9,7 +9,7 @@ variable "description" {
   default     = "HMAC key that signs pagination cursors"
 }
 
-variable "kms_key_id" {
-  description = "KMS key (id, alias or ARN) that encrypts the SecureString."
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the SecureString."
   type        = string
 }

@@ -1,0 +1,77 @@
+variable "settings" {
+  description = "A decoded stages/<stage>.json; the meaning of each field is in stages/stage.schema.json."
+  type = object({
+    region                   = string
+    emulated                 = bool
+    bundle_layer             = optional(bool, false)
+    s3_lifecycle             = optional(bool, true)
+    log_level                = string
+    log_retention_days       = number
+    kms_deletion_window_days = number
+    table = object({
+      billing_mode        = string
+      pitr                = bool
+      deletion_protection = bool
+      autoscaling = object({
+        read  = object({ min = number, max = number, target_utilization = number })
+        write = object({ min = number, max = number, target_utilization = number })
+      })
+      replicas = list(object({
+        region_name = string
+        kms_key_arn = optional(string)
+      }))
+    })
+    functions = object({
+      defaults = object({
+        reserved_concurrency    = optional(number)
+        provisioned_concurrency = optional(number, 0)
+      })
+      overrides = optional(map(object({
+        reserved_concurrency    = optional(number)
+        provisioned_concurrency = optional(number)
+      })), {})
+    })
+    api = object({
+      cors_origins        = list(string)
+      throttle            = object({ rate_limit = number, burst_limit = number })
+      logging_level       = string
+      metrics_enabled     = bool
+      manage_account_role = bool
+      custom_domain = object({
+        domain_name     = string
+        certificate_arn = string
+        base_path       = optional(string)
+      })
+    })
+    usage_plans = map(object({
+      throttle = object({ rate_limit = number, burst_limit = number })
+      quota    = object({ limit = number, period = string })
+    }))
+    partners = map(string)
+    alarms = object({
+      email              = string
+      period_seconds     = number
+      evaluation_periods = number
+      lambda_errors      = number
+      lambda_throttles   = number
+      api_5xx            = number
+      api_latency_p99_ms = number
+      dynamodb_throttles = number
+      iterator_age_ms    = number
+      dlq_depth          = number
+    })
+    audit = object({
+      compression                = string
+      buffering_size_mb          = number
+      buffering_interval_seconds = number
+      transition_ia_days         = number
+      expiration_days            = number
+      noncurrent_expiration_days = number
+      object_lock = object({
+        mode = string
+        days = number
+      })
+      force_destroy = bool
+    })
+  })
+}
