@@ -82,7 +82,7 @@ module "cursor_secret" {
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
-# in parallel (the provider serialises `filename` uploads), see the root README, "Time to ready".
+# in parallel (the provider serialises `filename` uploads), see benchmarks/README.md, "Time to ready".
 module "artifacts" {
   source = "./modules/artifacts"
 
