@@ -34,7 +34,7 @@ MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda synchronous invocation payl
 
 
 class InvokeResultLike(Protocol):
-    """What the gateway reads from ``embedded_stack.lambda_runtime.runner.InvokeResult``."""
+    """What the gateway reads from ``embedded_stack.lambda_runtime.InvokeResult``."""
 
     ok: bool
     payload: Any
@@ -44,7 +44,7 @@ class InvokeResultLike(Protocol):
 
 
 class RunnerLike(Protocol):
-    """``embedded_stack.lambda_runtime.runner.Runner``'s invoke, the only runner call the gateway makes."""
+    """``embedded_stack.lambda_runtime.Runner``'s invoke, the only runner call the gateway makes."""
 
     def invoke(
         self,

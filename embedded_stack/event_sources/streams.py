@@ -36,7 +36,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from embedded_stack.lambda_runtime.runner import MAX_SYNC_PAYLOAD, InvokeResult
+from embedded_stack.lambda_runtime import MAX_SYNC_PAYLOAD, InvokeResult
 
 log = logging.getLogger("embedded.streams")
 

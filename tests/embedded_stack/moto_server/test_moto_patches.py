@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from embedded_stack.lambda_runtime.runner import CodeCache, RunnerError
+from embedded_stack.lambda_runtime import CodeCache, RunnerError
 from embedded_stack.moto_server import patches as moto_patches
 from tests.embedded_stack.support import make_zip
 
