@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources.streams import StreamPollers
+from embedded_stack.event_sources import StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server.server import MotoServer, port_from_env, port_is_free, start_moto
 

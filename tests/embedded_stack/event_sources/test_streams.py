@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from embedded_stack.event_sources.streams import StreamPollers
+from embedded_stack.event_sources import StreamPollers
 
 _tables = itertools.count()
 
