@@ -83,7 +83,6 @@ class StackHandle:
     runner: Runner
     pollers: StreamPollers
     gateway: Any
-    outputs: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     _stopped: bool = False
@@ -238,7 +237,6 @@ def start_stack(
         runner=runner,
         pollers=pollers,
         gateway=gateway,
-        outputs=outputs,
         timings=timings,
         state_dir=state_dir,
     )
