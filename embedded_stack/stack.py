@@ -27,7 +27,7 @@ import boto3
 
 from embedded_stack.event_sources import StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
-from embedded_stack.moto_server.server import MotoServer, port_from_env, port_is_free, start_moto
+from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 API_PORT_ENV = "EMBEDDED_API_PORT"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from embedded_stack.lambda_runtime import Runner, ensure_runtime
-from embedded_stack.moto_server.server import MotoServer, start_moto
+from embedded_stack.moto_server import MotoServer, start_moto
 from tests.embedded_stack.support import make_zip
 
 REGION = "eu-west-1"
