@@ -1,4 +1,5 @@
-"""Fixtures for the embedded stack's own tests: one patched moto server, tiny zips deployed with boto3."""
+"""Fixtures for the embedded stack's own tests: one patched moto server for the whole session (every
+folder below uses it), the runtime interpreter, a runner, tiny zips deployed with boto3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`python -m embedded_stack`: the stack.json contract, and a full start/serve/stop in a child process."""
+"""`python -m embedded_stack`: unit tests of the stack.json document and the banner, and (over processes)
+a full start/serve/stop of the stack in a child process."""
 
 from __future__ import annotations
 

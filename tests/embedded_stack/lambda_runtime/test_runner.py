@@ -1,4 +1,5 @@
-"""The Lambda runner against real zips and layers deployed to the patched moto server."""
+"""Over processes: the Lambda runner runs real zips and layers, deployed to the patched moto server, in
+python3.12 worker processes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The moto patches fail loudly when moto's internals change, and serve exactly the deployed code."""
+"""Against the patched moto server over HTTP: the patches fail loudly when moto's internals change, and
+serve exactly the deployed code."""
 
 from __future__ import annotations
 
