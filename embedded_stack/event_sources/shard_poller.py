@@ -54,11 +54,10 @@ class _Pending:
 
 @dataclass
 class ShardStats:
-    """What a shard poller has done; tests and `drain` read it."""
+    """What a shard poller has done; tests and ``StreamPollers.wait_idle`` read it."""
 
     delivered: int = 0
     failed_to_destination: int = 0
-    invocations: int = 0
     caught_up_at: float = 0.0  # wall time of the last GetRecords that found nothing left to deliver
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -183,8 +182,6 @@ class ShardPoller(threading.Thread):
                 continue
             result = self._invoke(self.settings.function_arn, None, {"Records": pending.records})
             pending.invokes += 1
-            with self.stats.lock:
-                self.stats.invocations += 1
             if result.status == "ok":
                 failed_at = self._first_failure(pending.records, result.payload)
                 if failed_at is None:
