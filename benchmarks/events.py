@@ -1,10 +1,15 @@
-"""API Gateway REST proxy events (format 1.0), as the gateway hands them to a Lambda function."""
+"""API Gateway REST proxy events (format 1.0) for the benchmarks, from the gateway's own builder."""
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from embedded_stack.apigateway import rest_proxy_event
+
 PARTNER = "bench-partner"
+DOMAIN = "bench.execute-api.us-east-1.amazonaws.com"
+RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def rest_event(
@@ -19,43 +24,35 @@ def rest_event(
     partner: str = PARTNER,
 ) -> dict[str, Any]:
     """A proxy event with the partner's API key id in requestContext.identity, where the gateway puts it."""
-    all_headers = {"Host": "bench.execute-api.us-east-1.amazonaws.com", **(headers or {})}
+    all_headers = {"Host": DOMAIN, **(headers or {})}
     if body is not None:
         all_headers.setdefault("Content-Type", "application/json")
     request_id = str(uuid.uuid4())
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": path_parameters,
-        "stageVariables": None,
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "resourceId": "bench",
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/bench{path}",
-            "stage": "bench",
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "extendedRequestId": request_id,
-            "requestTime": "25/Nov/2026:12:00:00 +0000",
-            "requestTimeEpoch": 1795608000000,
-            "identity": {
-                "sourceIp": "127.0.0.1",
-                "userAgent": "benchmarks",
-                "apiKey": "bench-key-value",
-                "apiKeyId": partner,
-            },
-        },
-    }
+    return rest_proxy_event(
+        http_method=method,
+        resource_path=resource,
+        resource_id="bench",
+        path=path,
+        path_parameters=path_parameters,
+        headers=all_headers.items(),
+        query=(query or {}).items(),
+        body=b"" if body is None else json.dumps(body).encode(),
+        base64_encoded=False,
+        stage="bench",
+        stage_variables=None,
+        api_id="bench",
+        account_id="123456789012",
+        deployment_id="bench",
+        domain_name=DOMAIN,
+        protocol="HTTP/1.1",
+        request_id=request_id,
+        extended_request_id=request_id,
+        received_at=RECEIVED_AT,
+        source_ip="127.0.0.1",
+        user_agent="benchmarks",
+        api_key="bench-key-value",
+        api_key_id=partner,
+    )
 
 
 def new_item(user_id: str = "bench-user", index: int = 0) -> dict[str, Any]:

@@ -1,15 +1,18 @@
 """The embedded stack: the whole backend on 127.0.0.1 without Docker, from what Terraform deployed.
 
-One subpackage for each part of AWS it stands in for:
+One subpackage for each part of AWS it stands in for (each ``__init__`` lists its modules):
 
-- ``moto_server``: the control plane. moto's server in our process, patched where we rely on it
-  (moto must not consume DynamoDB streams; function and layer zips are downloadable), plus fault
-  injection for the failure tests.
-- ``lambda_runtime``: Lambda's data plane. Each function's deployed zip (checked against
-  CodeSha256) and layers run in warm worker processes under python3.12, with the function's
-  environment only, reserved concurrency, timeouts and Lambda's error shapes.
-- ``event_sources``: Lambda's pollers for DynamoDB stream event source mappings.
-- ``apigateway``: API Gateway REST's data plane (keys, usage plans, validators, proxy events).
+- ``moto_server``: the control plane. moto's server in our process (``server``), patched where we
+  rely on it (``patches``: moto must not consume DynamoDB streams; function and layer zips are
+  downloadable), plus Firehose fault injection for the failure tests (``faults``).
+- ``lambda_runtime``: Lambda's data plane. ``runner.Runner`` runs each function's deployed zip
+  (``deployment``: checked against CodeSha256) and layers in warm worker processes (``workers``,
+  ``worker``) under python3.12 (``interpreter``), with the function's environment only, reserved
+  concurrency, timeouts and Lambda's error shapes (``invocation``); ``logs`` keeps each function's lines.
+- ``event_sources``: Lambda's pollers for DynamoDB stream event source mappings
+  (``dynamodb_streams``, ``shard_poller``, ``records``, ``settings``, ``clients``).
+- ``apigateway``: API Gateway REST's data plane (``server``, ``pipeline``: keys, usage plans,
+  validators, MOCK integrations; ``events``: the one builder of Lambda proxy events).
 - ``stack`` / ``__main__``: `make run`, i.e. ``python -m embedded_stack [--ready-file PATH]``;
   ``start_stack()`` for tests and benchmarks.
 

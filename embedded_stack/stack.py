@@ -25,9 +25,9 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources.streams import StreamPollers
-from embedded_stack.lambda_runtime.runner import DEFAULT_STATE_DIR, Runner, ensure_runtime
-from embedded_stack.moto_server.server import MotoServer, port_from_env, port_is_free, start_moto
+from embedded_stack.event_sources import StreamPollers
+from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
+from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 API_PORT_ENV = "EMBEDDED_API_PORT"
@@ -83,7 +83,6 @@ class StackHandle:
     runner: Runner
     pollers: StreamPollers
     gateway: Any
-    outputs: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     _stopped: bool = False
@@ -238,7 +237,6 @@ def start_stack(
         runner=runner,
         pollers=pollers,
         gateway=gateway,
-        outputs=outputs,
         timings=timings,
         state_dir=state_dir,
     )

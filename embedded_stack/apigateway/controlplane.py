@@ -80,7 +80,6 @@ class Plan:
     """A usage plan as it applies to this API stage."""
 
     id: str
-    name: str
     throttle: Throttle | None
     quota: Quota | None
     method_throttles: dict[str, Throttle]  # "/items/{id}/GET" -> throttle
@@ -91,7 +90,6 @@ class ApiKey:
     """An API key; ``value`` is the secret partners send in x-api-key."""
 
     id: str
-    name: str
     value: str
     enabled: bool
 
@@ -101,12 +99,9 @@ class Snapshot:
     """Everything needed to serve one stage; replaced atomically when the control plane changes."""
 
     api_id: str
-    api_name: str
     stage: str
     deployment_id: str
-    region: str
     account_id: str
-    api_key_source: str
     binary_media_types: tuple[str, ...]
     stage_variables: dict[str, str]
     methods: dict[tuple[str, str], Method]  # (resource path, HTTP method or ANY)
@@ -117,11 +112,6 @@ class Snapshot:
     keys_by_value: dict[str, ApiKey]
     plans_by_key: dict[str, Plan] = field(default_factory=dict)
     fingerprint: str = ""
-
-    @property
-    def resource_paths(self) -> set[str]:
-        """Every resource path that has at least one method."""
-        return {path for path, _ in self.methods}
 
 
 def parse_lambda_uri(uri: str, stage_variables: dict[str, str]) -> LambdaTarget:
@@ -269,7 +259,6 @@ def _load_plans(client: Any, rest_api_id: str, stage: str) -> dict[str, Plan]:
         quota_raw = raw.get("quota")
         plan = Plan(
             id=raw["id"],
-            name=raw.get("name", raw["id"]),
             throttle=_throttle(raw.get("throttle")),
             quota=Quota(
                 limit=int(quota_raw["limit"]),
@@ -326,23 +315,17 @@ def load_snapshot(client: Any, rest_api_id: str, stage: str) -> Snapshot:
         )
     }
     keys = {
-        k["value"]: ApiKey(
-            id=k["id"], name=k.get("name", k["id"]), value=k["value"], enabled=bool(k.get("enabled"))
-        )
+        k["value"]: ApiKey(id=k["id"], value=k["value"], enabled=bool(k.get("enabled")))
         for k in _all_pages(client.get_api_keys, includeValues=True)
         if k.get("value")
     }
     targets = [m.target for m in methods.values() if m.target]
-    region = targets[0].region if targets else client.meta.region_name
     account_id = targets[0].account_id if targets else "123456789012"
     return Snapshot(
         api_id=rest_api_id,
-        api_name=api.get("name", rest_api_id),
         stage=stage,
         deployment_id=str(stage_info.get("deploymentId") or ""),
-        region=region,
         account_id=account_id,
-        api_key_source=str(api.get("apiKeySource") or "HEADER"),
         binary_media_types=tuple(api.get("binaryMediaTypes") or ()),
         stage_variables=stage_variables,
         methods=methods,

@@ -1,57 +1,31 @@
-"""Build the REST API Lambda-proxy event (payload format 1.0) exactly as API Gateway sends it."""
+"""API Gateway REST proxy events (payload format 1.0): the one builder of them in the project.
+
+The gateway calls ``rest_proxy_event`` with what it read from the control plane and the request;
+the unit tests (tests/support/events.py) and the benchmarks (benchmarks/events.py) call it with
+fixed values. Plain values in, the event out: keys, their order and nulls as in the example event
+AWS documents for the Lambda proxy integration, plus what API Gateway adds for API keys
+(``identity.apiKey``, ``identity.apiKeyId``), ``identity.clientCert`` and ``deploymentId``.
+"""
 
 from __future__ import annotations
 
 import base64
 import fnmatch
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
-
-from embedded_stack.apigateway.controlplane import ApiKey, Method, Snapshot
 
 
-@dataclass(frozen=True)
-class IncomingRequest:
-    """What the HTTP server received, before any API Gateway processing."""
-
-    http_method: str
-    path: str  # as received (percent-encoded); stage-relative once dispatched, e.g. /items/abc
-    query_string: str
-    headers: list[tuple[str, str]]  # in arrival order, original case
-    body: bytes
-    source_ip: str
-    protocol: str
-    host: str
-    oversized: bool = False  # the body passed the payload limit and was not read
-
-
-@dataclass(frozen=True)
-class RequestIds:
-    """Identifiers API Gateway assigns to each request."""
-
-    request_id: str
-    extended_request_id: str
-    trace_id: str
-    received_at: datetime
-
-
-def _multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+def _multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     """API Gateway's single-value map keeps the last value; the multi-value map keeps all."""
-    if not pairs:
-        return None, None
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         single[name] = value
         multi.setdefault(name, []).append(value)
+    if not single:
+        return None, None
     return single, multi
-
-
-def query_pairs(query_string: str) -> list[tuple[str, str]]:
-    """Decoded query parameters in order; ``?a`` gives ``a=""`` as API Gateway does."""
-    return parse_qsl(query_string, keep_blank_values=True)
 
 
 def is_binary(content_type: str | None, body: bytes, binary_media_types: tuple[str, ...]) -> bool:
@@ -66,56 +40,73 @@ def is_binary(content_type: str | None, body: bytes, binary_media_types: tuple[s
     return False
 
 
-def build_event(
-    snapshot: Snapshot,
-    method: Method,
+def rest_proxy_event(
     *,
-    path_params: dict[str, str],
-    request: IncomingRequest,
-    ids: RequestIds,
-    api_key: ApiKey | None,
+    http_method: str,
+    resource_path: str,
+    resource_id: str,
+    path: str,
+    path_parameters: Mapping[str, str] | None,
+    headers: Iterable[tuple[str, str]],
+    query: Iterable[tuple[str, str]],
+    body: bytes,
+    base64_encoded: bool,
+    stage: str,
+    stage_variables: Mapping[str, str] | None,
+    api_id: str,
+    account_id: str,
+    deployment_id: str,
+    domain_name: str,
+    protocol: str,
+    request_id: str,
+    extended_request_id: str,
+    received_at: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    api_key: str | None,
+    api_key_id: str | None,
 ) -> dict[str, Any]:
-    """The proxy event for one request; keys and nulls as in API Gateway's documented example."""
-    headers, multi_headers = _multi(request.headers)
-    query, multi_query = _multi(query_pairs(request.query_string))
-    content_type = next((v for k, v in request.headers if k.lower() == "content-type"), None)
-    body: str | None = None
-    encoded = False
-    if request.body:
-        encoded = is_binary(content_type, request.body, snapshot.binary_media_types)
-        body = base64.b64encode(request.body).decode("ascii") if encoded else request.body.decode("utf-8")
-    epoch_ms = int(ids.received_at.timestamp() * 1000)
-    user_agent = next((v for k, v in request.headers if k.lower() == "user-agent"), None)
-    domain = request.host.split(":", 1)[0] if request.host else "127.0.0.1"
+    """The proxy event API Gateway sends for one request.
+
+    ``path`` is stage-relative and decoded; ``headers`` and ``query`` are (name, value) pairs in
+    arrival order (repeats kept); ``body`` is the payload as received (empty: none, sent as null),
+    passed base64-encoded when ``base64_encoded`` (see ``is_binary``).
+    """
+    single_headers, multi_headers = _multi(headers)
+    single_query, multi_query = _multi(query)
+    encoded = bool(body) and base64_encoded
+    text: str | None = None
+    if body:
+        text = base64.b64encode(body).decode("ascii") if encoded else body.decode("utf-8")
     return {
-        "resource": method.resource_path,
-        "path": unquote(request.path),
-        "httpMethod": request.http_method,
-        "headers": headers,
+        "resource": resource_path,
+        "path": path,
+        "httpMethod": http_method,
+        "headers": single_headers,
         "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
+        "queryStringParameters": single_query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_params or None,
-        "stageVariables": snapshot.stage_variables or None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": dict(stage_variables) if stage_variables else None,
         "requestContext": {
-            "resourceId": method.resource_id,
-            "resourcePath": method.resource_path,
-            "httpMethod": request.http_method,
-            "extendedRequestId": ids.extended_request_id,
-            "requestTime": ids.received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{snapshot.stage}{unquote(request.path)}",
-            "accountId": snapshot.account_id,
-            "protocol": request.protocol,
-            "stage": snapshot.stage,
-            "domainPrefix": domain.split(".", 1)[0],
-            "requestTimeEpoch": epoch_ms,
-            "requestId": ids.request_id,
+            "resourceId": resource_id,
+            "resourcePath": resource_path,
+            "httpMethod": http_method,
+            "extendedRequestId": extended_request_id,
+            "requestTime": received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{stage}{path}",
+            "accountId": account_id,
+            "protocol": protocol,
+            "stage": stage,
+            "domainPrefix": domain_name.split(".", 1)[0],
+            "requestTimeEpoch": int(received_at.timestamp() * 1000),
+            "requestId": request_id,
             "identity": {
                 "cognitoIdentityPoolId": None,
                 "accountId": None,
                 "cognitoIdentityId": None,
                 "caller": None,
-                "sourceIp": request.source_ip,
+                "sourceIp": source_ip,
                 "principalOrgId": None,
                 "accessKey": None,
                 "cognitoAuthenticationType": None,
@@ -123,14 +114,14 @@ def build_event(
                 "userArn": None,
                 "userAgent": user_agent,
                 "user": None,
-                "apiKey": api_key.value if api_key else None,
-                "apiKeyId": api_key.id if api_key else None,
+                "apiKey": api_key,
+                "apiKeyId": api_key_id,
                 "clientCert": None,
             },
-            "domainName": domain,
-            "deploymentId": snapshot.deployment_id,
-            "apiId": snapshot.api_id,
+            "domainName": domain_name,
+            "deploymentId": deployment_id,
+            "apiId": api_id,
         },
-        "body": body,
+        "body": text,
         "isBase64Encoded": encoded,
     }

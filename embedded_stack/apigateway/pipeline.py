@@ -11,19 +11,18 @@ import json
 import logging
 import secrets
 import time
-import uuid
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 from embedded_stack.apigateway import mock, vtl
 from embedded_stack.apigateway import responses as r
 from embedded_stack.apigateway.controlplane import ApiKey, Method, Plan, Snapshot
-from embedded_stack.apigateway.events import IncomingRequest, RequestIds, build_event, query_pairs
+from embedded_stack.apigateway.events import is_binary, rest_proxy_event
 from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter, Throttle
+from embedded_stack.apigateway.request import IncomingRequest, RequestIds, new_ids, query_pairs
 from embedded_stack.apigateway.routing import RouteTable
 from embedded_stack.apigateway.validation import body_errors, missing_parameters, select_model
 
@@ -34,7 +33,7 @@ MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda synchronous invocation payl
 
 
 class InvokeResultLike(Protocol):
-    """What the gateway reads from ``embedded_stack.lambda_runtime.runner.InvokeResult``."""
+    """What the gateway reads from ``embedded_stack.lambda_runtime.InvokeResult``."""
 
     ok: bool
     payload: Any
@@ -44,7 +43,7 @@ class InvokeResultLike(Protocol):
 
 
 class RunnerLike(Protocol):
-    """``embedded_stack.lambda_runtime.runner.Runner``'s invoke, the only runner call the gateway makes."""
+    """``embedded_stack.lambda_runtime.Runner``'s invoke, the only runner call the gateway makes."""
 
     def invoke(
         self,
@@ -74,22 +73,6 @@ class Outcome:
 
     response: r.HttpResponse
     context: dict[str, str] = field(default_factory=dict)
-
-
-def new_ids(trace_header: str | None) -> RequestIds:
-    """Request id, extended id (API Gateway's short base64-ish id) and an X-Ray trace header."""
-    now = datetime.now(UTC)
-    root = None
-    if trace_header:
-        root = next((p for p in trace_header.split(";") if p.startswith("Root=")), None)
-    if root is None:
-        root = f"Root=1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}"
-    return RequestIds(
-        request_id=str(uuid.uuid4()),
-        extended_request_id=secrets.token_urlsafe(12)[:16],
-        trace_id=root,
-        received_at=now,
-    )
 
 
 class Pipeline:
@@ -184,13 +167,8 @@ class Pipeline:
         if method.target is None or method.integration_type != "AWS_PROXY":
             log.error("%s %s: only AWS_PROXY Lambda and MOCK integrations are served", *method_id(method))
             raise _Rejected(r.INTEGRATION_ERROR)
-        event = build_event(
-            snapshot,
-            method,
-            path_params=path_params,
-            request=self._forwarded(request, ids),
-            ids=ids,
-            api_key=api_key,
+        event = _proxy_event(
+            snapshot, method, self._forwarded(request, ids), path_params=path_params, ids=ids, api_key=api_key
         )
         # Only a large body can push the event past Lambda's limit; skip the extra encode otherwise.
         if (
@@ -366,3 +344,41 @@ def _multi_query(query_string: str) -> dict[str, list[str]]:
     for name, value in query_pairs(query_string):
         out.setdefault(name, []).append(value)
     return out
+
+
+def _proxy_event(
+    snapshot: Snapshot,
+    method: Method,
+    request: IncomingRequest,
+    *,
+    path_params: dict[str, str],
+    ids: RequestIds,
+    api_key: ApiKey | None,
+) -> dict[str, Any]:
+    """The Lambda proxy event for a request (with the headers API Gateway added) to ``method``."""
+    content_type = next((v for k, v in request.headers if k.lower() == "content-type"), None)
+    return rest_proxy_event(
+        http_method=request.http_method,
+        resource_path=method.resource_path,
+        resource_id=method.resource_id,
+        path=unquote(request.path),
+        path_parameters=path_params,
+        headers=request.headers,
+        query=query_pairs(request.query_string),
+        body=request.body,
+        base64_encoded=is_binary(content_type, request.body, snapshot.binary_media_types),
+        stage=snapshot.stage,
+        stage_variables=snapshot.stage_variables,
+        api_id=snapshot.api_id,
+        account_id=snapshot.account_id,
+        deployment_id=snapshot.deployment_id,
+        domain_name=request.host.split(":", 1)[0] if request.host else "127.0.0.1",
+        protocol=request.protocol,
+        request_id=ids.request_id,
+        extended_request_id=ids.extended_request_id,
+        received_at=ids.received_at,
+        source_ip=request.source_ip,
+        user_agent=next((v for k, v in request.headers if k.lower() == "user-agent"), None),
+        api_key=api_key.value if api_key else None,
+        api_key_id=api_key.id if api_key else None,
+    )

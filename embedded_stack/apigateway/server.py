@@ -22,9 +22,9 @@ from typing import Any
 from embedded_stack.apigateway import controlplane
 from embedded_stack.apigateway import responses as r
 from embedded_stack.apigateway.accesslog import AccessLog
-from embedded_stack.apigateway.events import IncomingRequest
 from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter
 from embedded_stack.apigateway.pipeline import MAX_PAYLOAD_BYTES, Outcome, Pipeline, RunnerLike
+from embedded_stack.apigateway.request import IncomingRequest
 from embedded_stack.apigateway.routing import RouteTable
 
 log = logging.getLogger("embedded.gateway")

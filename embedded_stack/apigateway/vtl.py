@@ -2,7 +2,8 @@
 
 API Gateway runs request and integration-response templates through Velocity. We deploy a few
 templates only (the CORS preflight's MOCK integration), so this evaluates just what they need and
-refuses everything else with ``VtlError`` instead of guessing what Velocity would do:
+refuses everything else with ``VtlError`` instead of guessing what Velocity would do (``vtl_parser``
+turns a template into a tree; this module evaluates it):
 
 - text, ``## line`` and ``#* block *#`` comments;
 - references ``$var``, ``$!var``, ``${var}``, ``$input.params('name')`` (path, then query string, then
@@ -21,20 +22,24 @@ Whitespace: a line holding one directive (or comment) and whitespace only render
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_DIRECTIVE = re.compile(r"#(?:\{(set|if|elseif|else|end|foreach)\}|(set|if|elseif|else|end|foreach)\b)")
-_OTHER_DIRECTIVE = re.compile(r"#\{?[A-Za-z]")
-_NUMBER = re.compile(r"-?\d+")
-_TOKEN = re.compile(r"\s*(==|!=|&&|\|\||[!()\[\],=])")
+from embedded_stack.apigateway.vtl_parser import (
+    Foreach,
+    If,
+    ListExpr,
+    Lit,
+    Op,
+    Ref,
+    SetDirective,
+    Str,
+    VtlError,
+    parse,
+)
 
-
-class VtlError(ValueError):
-    """The template uses a construct this evaluator does not support, or is malformed."""
+__all__ = ["Inputs", "Result", "VtlError", "render"]
 
 
 @dataclass
@@ -66,357 +71,6 @@ class Result:
     status_override: int | None = None
 
 
-# -- AST ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Ref:
-    parts: tuple[tuple[str, tuple[Any, ...] | None], ...]  # (name, call arguments or None)
-    quiet: bool
-    text: str
-
-
-@dataclass(frozen=True)
-class _Str:
-    value: str
-    interpolate: bool
-
-
-@dataclass(frozen=True)
-class _Lit:
-    value: Any
-
-
-@dataclass(frozen=True)
-class _List:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Op:
-    op: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Set:
-    target: _Ref
-    value: Any
-
-
-@dataclass(frozen=True)
-class _If:
-    branches: tuple[tuple[Any, tuple[Any, ...]], ...]
-    otherwise: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class _Foreach:
-    var: str
-    source: Any
-    body: tuple[Any, ...]
-
-
-# -- parser ------------------------------------------------------------------------------------------
-
-
-class _Parser:
-    def __init__(self, source: str) -> None:
-        self.src = source
-        self.pos = 0
-
-    def error(self, message: str) -> VtlError:
-        line = self.src.count("\n", 0, self.pos) + 1
-        return VtlError(f"line {line}: {message}")
-
-    # Template level ---------------------------------------------------------------------------------
-
-    def block(self, closers: tuple[str, ...]) -> tuple[list[Any], str | None]:
-        """Nodes up to one of ``closers`` (consumed; returned) or the end (None)."""
-        nodes: list[Any] = []
-        text: list[str] = []
-
-        def flush() -> None:
-            if text:
-                nodes.append("".join(text))
-                text.clear()
-
-        while self.pos < len(self.src):
-            ch = self.src[self.pos]
-            if self._comment(text):
-                continue
-            if ch == "#":
-                match = _DIRECTIVE.match(self.src, self.pos)
-                if match is None:
-                    if _OTHER_DIRECTIVE.match(self.src, self.pos):
-                        word = _IDENT.match(self.src, self.pos + 1 + (self.src[self.pos + 1] == "{"))
-                        raise self.error(f"unsupported directive #{word.group(0) if word else '?'}")
-                    text.append(ch)
-                    self.pos += 1
-                    continue
-                name = match.group(1) or match.group(2)
-                gobble = self._gobble_before(text, check_only=True)
-                self.pos = match.end()
-                if name in closers:
-                    if name == "elseif":
-                        cond = self._parenthesised(self._expr)
-                        self._gobble_after(text, gobble)
-                        flush()
-                        nodes.append(("elseif", cond))
-                        return nodes, name
-                    self._gobble_after(text, gobble)
-                    flush()
-                    return nodes, name
-                if name in ("else", "elseif", "end"):
-                    raise self.error(f"#{name} without an open #if or #foreach")
-                node = self._directive(name, text, gobble)
-                flush()
-                nodes.append(node)
-                continue
-            if ch == "$":
-                ref = self._reference()
-                if ref is not None:
-                    flush()
-                    nodes.append(ref)
-                    continue
-            text.append(ch)
-            self.pos += 1
-        flush()
-        return nodes, None
-
-    def _comment(self, text: list[str]) -> bool:
-        """Skip a ``##`` or ``#* *#`` comment at pos; False when there is none."""
-        if self.src.startswith("##", self.pos):
-            self._gobble_before(text)
-            end = self.src.find("\n", self.pos)
-            self.pos = len(self.src) if end < 0 else end + 1
-            return True
-        if self.src.startswith("#*", self.pos):
-            gobble = self._gobble_before(text, check_only=True)
-            end = self.src.find("*#", self.pos + 2)
-            if end < 0:
-                raise self.error("unterminated #* comment")
-            self.pos = end + 2
-            self._gobble_after(text, gobble)
-            return True
-        return False
-
-    def _gobble_before(self, text: list[str], check_only: bool = False) -> bool:
-        """True when only whitespace precedes the current position on its line."""
-        joined = "".join(text)
-        start = self.src.rfind("\n", 0, self.pos) + 1
-        if self.src[start : self.pos].strip():
-            return False
-        if not joined.endswith(self.src[start : self.pos]):
-            return False  # the whitespace belongs to text already emitted elsewhere
-        if not check_only:
-            self._trim(text, self.pos - start)
-        return True
-
-    @staticmethod
-    def _trim(text: list[str], count: int) -> None:
-        if count:
-            joined = "".join(text)[:-count]
-            text.clear()
-            text.append(joined)
-
-    def _gobble_after(self, text: list[str], gobble: bool) -> None:
-        """Consume the rest of the line when the directive was alone on it (and drop its indent)."""
-        if not gobble:
-            return
-        end = self.src.find("\n", self.pos)
-        rest = self.src[self.pos : len(self.src) if end < 0 else end]
-        if rest.strip():
-            return
-        start = self.src.rfind("\n", 0, self.pos) + 1
-        indent = len(self.src[start:]) - len(self.src[start:].lstrip(" \t"))
-        self._trim(text, min(indent, len("".join(text))))
-        self.pos = len(self.src) if end < 0 else end + 1
-
-    def _directive(self, name: str, text: list[str], gobble: bool) -> Any:
-        if name == "set":
-            self._expect("(")
-            target = self._variable()
-            if target is None or target.quiet:
-                raise self.error("#set needs a reference on its left side")
-            self._expect("=")
-            value = self._expr()
-            self._expect(")")
-            self._gobble_after(text, gobble)
-            return _Set(target, value)
-        if name == "if":
-            branches: list[tuple[Any, tuple[Any, ...]]] = []
-            cond = self._parenthesised(self._expr)
-            self._gobble_after(text, gobble)
-            otherwise: tuple[Any, ...] = ()
-            while True:
-                body, closer = self.block(("elseif", "else", "end"))
-                if closer is None:
-                    raise self.error("#if without #end")
-                next_cond = None
-                if closer == "elseif":
-                    next_cond = body.pop()[1]
-                branches.append((cond, tuple(body)))
-                if closer == "end":
-                    break
-                if closer == "else":
-                    rest, closer = self.block(("end",))
-                    if closer is None:
-                        raise self.error("#else without #end")
-                    otherwise = tuple(rest)
-                    break
-                cond = next_cond
-            return _If(tuple(branches), otherwise)
-        # foreach
-        self._expect("(")
-        var = self._variable()
-        if var is None or len(var.parts) != 1 or var.parts[0][1] is not None:
-            raise self.error("#foreach needs a plain $variable")
-        self._skip_space()
-        if not self.src.startswith("in", self.pos):
-            raise self.error("#foreach expects 'in'")
-        self.pos += 2
-        source = self._expr()
-        self._expect(")")
-        self._gobble_after(text, gobble)
-        body, closer = self.block(("end",))
-        if closer is None:
-            raise self.error("#foreach without #end")
-        return _Foreach(var.parts[0][0], source, tuple(body))
-
-    # References and expressions -----------------------------------------------------------------------
-
-    def _reference(self) -> _Ref | None:
-        """Parse ``$a.b('x')`` at pos; None (pos unchanged) when it is literal text."""
-        start = self.pos
-        pos = self.pos + 1
-        quiet = self.src.startswith("!", pos)
-        pos += quiet
-        braced = self.src.startswith("{", pos)
-        pos += braced
-        match = _IDENT.match(self.src, pos)
-        if match is None:
-            return None
-        parts: list[tuple[str, tuple[Any, ...] | None]] = [(match.group(0), None)]
-        self.pos = match.end()
-        while self.src.startswith(".", self.pos):
-            member = _IDENT.match(self.src, self.pos + 1)
-            if member is None:
-                break
-            self.pos = member.end()
-            args: tuple[Any, ...] | None = None
-            if self.src.startswith("(", self.pos):
-                self.pos += 1
-                items: list[Any] = []
-                self._skip_space()
-                if not self.src.startswith(")", self.pos):
-                    items.append(self._expr())
-                    while self._accept(","):
-                        items.append(self._expr())
-                self._expect(")")
-                args = tuple(items)
-            parts.append((member.group(0), args))
-        if braced:
-            if not self.src.startswith("}", self.pos):
-                raise self.error("unterminated ${ reference")
-            self.pos += 1
-        return _Ref(tuple(parts), quiet, self.src[start : self.pos])
-
-    def _variable(self) -> _Ref | None:
-        """A reference after optional whitespace inside a directive's parentheses."""
-        self._skip_space()
-        return self._reference() if self.src.startswith("$", self.pos) else None
-
-    def _skip_space(self) -> None:
-        while self.pos < len(self.src) and self.src[self.pos].isspace():
-            self.pos += 1
-
-    def _accept(self, token: str) -> bool:
-        match = _TOKEN.match(self.src, self.pos)
-        if match and match.group(1) == token:
-            self.pos = match.end()
-            return True
-        return False
-
-    def _expect(self, token: str) -> None:
-        if not self._accept(token):
-            raise self.error(f"expected {token!r} at {self.src[self.pos : self.pos + 20]!r}")
-
-    def _parenthesised(self, parse: Any) -> Any:
-        self._expect("(")
-        value = parse()
-        self._expect(")")
-        return value
-
-    def _expr(self) -> Any:
-        left = self._and()
-        while self._accept("||"):
-            left = _Op("||", (left, self._and()))
-        return left
-
-    def _and(self) -> Any:
-        left = self._not()
-        while self._accept("&&"):
-            left = _Op("&&", (left, self._not()))
-        return left
-
-    def _not(self) -> Any:
-        if self._accept("!"):
-            return _Op("!", (self._not(),))
-        left = self._primary()
-        for op in ("==", "!="):
-            if self._accept(op):
-                return _Op(op, (left, self._primary()))
-        return left
-
-    def _primary(self) -> Any:
-        self._skip_space()
-        if self._accept("("):
-            value = self._expr()
-            self._expect(")")
-            return value
-        if self._accept("["):
-            items: list[Any] = []
-            if not self._accept("]"):
-                items.append(self._expr())
-                while self._accept(","):
-                    items.append(self._expr())
-                self._expect("]")
-            return _List(tuple(items))
-        ch = self.src[self.pos : self.pos + 1]
-        if ch in ("'", '"'):
-            end = self.src.find(ch, self.pos + 1)
-            if end < 0:
-                raise self.error("unterminated string")
-            value = self.src[self.pos + 1 : end]
-            self.pos = end + 1
-            return _Str(value, interpolate=ch == '"' and ("$" in value or "#" in value))
-        if ch == "$":
-            ref = self._reference()
-            if ref is not None:
-                return ref
-        for word, value in (("true", True), ("false", False)):
-            if re.match(rf"{word}\b", self.src[self.pos :]):
-                self.pos += len(word)
-                return _Lit(value)
-        number = _NUMBER.match(self.src, self.pos)
-        if number:
-            self.pos = number.end()
-            return _Lit(int(number.group(0)))
-        raise self.error(f"unsupported expression at {self.src[self.pos : self.pos + 20]!r}")
-
-
-def parse(template: str) -> tuple[Any, ...]:
-    """Parse a template; raises VtlError on anything outside the supported subset."""
-    parser = _Parser(template)
-    nodes, closer = parser.block(())
-    if closer is not None:  # pragma: no cover - block(()) returns only at the end
-        raise parser.error(f"unexpected #{closer}")
-    return tuple(nodes)
-
-
-# -- evaluation --------------------------------------------------------------------------------------
-
 _OVERRIDE_HEADER = ("context", "responseOverride", "header")
 
 
@@ -430,15 +84,15 @@ class _Renderer:
         for node in nodes:
             if isinstance(node, str):
                 out.append(node)
-            elif isinstance(node, _Ref):
+            elif isinstance(node, Ref):
                 value = self.value(node)
                 out.append(("" if node.quiet else node.text) if value is None else _text(value))
-            elif isinstance(node, _Set):
+            elif isinstance(node, SetDirective):
                 self.assign(node.target, self.eval(node.value))
-            elif isinstance(node, _If):
+            elif isinstance(node, If):
                 branch = next((body for cond, body in node.branches if _truthy(self.eval(cond))), None)
                 self.render(node.otherwise if branch is None else branch, out)
-            elif isinstance(node, _Foreach):
+            elif isinstance(node, Foreach):
                 items = self.eval(node.source)
                 if items is None:
                     continue  # Velocity skips a null source
@@ -451,23 +105,23 @@ class _Renderer:
                 raise VtlError(f"unknown node {node!r}")
 
     def eval(self, node: Any) -> Any:
-        if isinstance(node, _Lit):
+        if isinstance(node, Lit):
             return node.value
-        if isinstance(node, _Str):
+        if isinstance(node, Str):
             if not node.interpolate:
                 return node.value
             out: list[str] = []
             self.render(parse(node.value), out)
             return "".join(out)
-        if isinstance(node, _List):
+        if isinstance(node, ListExpr):
             return [self.eval(item) for item in node.items]
-        if isinstance(node, _Ref):
+        if isinstance(node, Ref):
             return self.value(node)
-        if isinstance(node, _Op):
+        if isinstance(node, Op):
             return self.operate(node)
         raise VtlError(f"unknown expression {node!r}")  # pragma: no cover
 
-    def operate(self, node: _Op) -> bool:
+    def operate(self, node: Op) -> bool:
         """``!``, ``&&`` and ``||`` (short-circuit, on Velocity truthiness), ``==`` and ``!=``."""
         first = self.eval(node.args[0])
         if node.op == "!":
@@ -479,7 +133,7 @@ class _Renderer:
         equal = _equal(first, self.eval(node.args[1]))
         return equal if node.op == "==" else not equal
 
-    def value(self, ref: _Ref) -> Any:
+    def value(self, ref: Ref) -> Any:
         root, root_args = ref.parts[0]
         if root_args is not None:
             raise VtlError(f"unsupported call in {ref.text}")
@@ -503,7 +157,7 @@ class _Renderer:
             raise VtlError(f"unsupported property or method on a variable: {ref.text}")
         return self.vars.get(root)
 
-    def assign(self, target: _Ref, value: Any) -> None:
+    def assign(self, target: Ref, value: Any) -> None:
         names = tuple(name for name, _ in target.parts)
         if any(args is not None for _, args in target.parts):
             raise VtlError(f"cannot #set a method call: {target.text}")

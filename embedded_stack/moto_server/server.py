@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
+from embedded_stack.moto_server import faults
 from embedded_stack.moto_server import patches as moto_patches
 
 HOST = "127.0.0.1"
@@ -39,20 +39,6 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def _optional_hooks() -> None:
-    """Hooks other parts of the stack may provide: write serialisation and fault injection."""
-    serialize = getattr(moto_patches, "serialize_dynamodb_writes", None)
-    if callable(serialize):
-        serialize()
-    try:
-        faults = importlib.import_module("embedded_stack.moto_server.faults")
-    except ModuleNotFoundError as exc:
-        if exc.name != "embedded_stack.moto_server.faults":
-            raise
-        return
-    faults.install()
-
-
 @dataclass
 class MotoServer:
     """A started moto server; ``endpoint_url`` is what AWS_ENDPOINT_URL should say."""
@@ -67,7 +53,8 @@ class MotoServer:
 def start_moto(port: int | None = None) -> MotoServer:
     """Patch moto, start it on 127.0.0.1 (port: argument, else $EMBEDDED_AWS_PORT, else 4566 or free)."""
     moto_patches.install()
-    _optional_hooks()
+    moto_patches.serialize_dynamodb_writes()
+    faults.install()
     if port is None:
         port = port_from_env(PORT_ENV, default=4566 if port_is_free(4566) else 0)
     if port and not port_is_free(port):

@@ -1,4 +1,5 @@
-"""Fixtures for the embedded stack's own tests: one patched moto server, tiny zips deployed with boto3."""
+"""Fixtures for the embedded stack's own tests: one patched moto server for the whole session (every
+folder below uses it), the runtime interpreter, a runner, tiny zips deployed with boto3."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from embedded_stack.lambda_runtime.runner import Runner, ensure_runtime
-from embedded_stack.moto_server.server import MotoServer, start_moto
+from embedded_stack.lambda_runtime import Runner, ensure_runtime
+from embedded_stack.moto_server import MotoServer, start_moto
 from tests.embedded_stack.support import make_zip
 
 REGION = "eu-west-1"

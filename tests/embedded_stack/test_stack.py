@@ -1,4 +1,5 @@
-"""`python -m embedded_stack`: the stack.json contract, and a full start/serve/stop in a child process."""
+"""`python -m embedded_stack`: unit tests of the stack.json document and the banner, and (over processes)
+a full start/serve/stop of the stack in a child process."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_banner_has_url_keys_plans_and_a_working_curl_shape():
     from embedded_stack.stack import StackHandle
 
     doc = stack_document(OUTPUTS, "http://127.0.0.1:8080/local", "http://127.0.0.1:4566")
-    handle = StackHandle(info=doc, moto=None, runner=None, pollers=None, gateway=None, outputs=OUTPUTS)
+    handle = StackHandle(info=doc, moto=None, runner=None, pollers=None, gateway=None)
     text = banner(handle)
     assert "http://127.0.0.1:8080/local" in text
     assert "key-a" in text and "key-t" in text

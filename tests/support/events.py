@@ -1,15 +1,25 @@
-"""API Gateway REST proxy events (payload format 1.0), shaped like the real ones, for unit tests."""
+"""API Gateway REST proxy events for the layer and function unit tests, from the gateway's own builder.
+
+``api_event`` fixes what a test does not care about (stage ``test``, one time, one domain) and
+puts the partner where API Gateway puts the authenticated key's id: ``requestContext.identity.apiKeyId``.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
+
+from embedded_stack.apigateway import rest_proxy_event
 
 PARTNER_A = "a1b2c3d4e5"
 PARTNER_B = "z9y8x7w6v5"
+API_KEY = "secret-api-key-value-never-logged"
+DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
+SOURCE_IP = "203.0.113.7"
+RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 class FakeContext:
@@ -39,17 +49,17 @@ def api_event(
     base64_body: bool = False,
     content_type: str | None = "application/json",
 ) -> dict[str, Any]:
-    """A REST proxy event as API Gateway sends it after API key authentication."""
+    """A REST proxy event as API Gateway sends it after API key authentication (key id = partner)."""
     path = resource
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
     hdrs = {
         "Accept": "application/json",
-        "Host": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "Host": DOMAIN,
         "User-Agent": "pytest",
         "X-Amzn-Trace-Id": "Root=1-5f84c7a9-0e5b1e2c3d4e5f6a7b8c9d0e",
-        "x-api-key": "secret-api-key-value-never-logged",
-        "X-Forwarded-For": "203.0.113.7",
+        "x-api-key": API_KEY,
+        "X-Forwarded-For": SOURCE_IP,
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
     }
@@ -57,56 +67,31 @@ def api_event(
         hdrs["Content-Type"] = content_type
     hdrs.update(headers or {})
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    if base64_body and text is not None:
-        text = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    identity: dict[str, Any] = {
-        "cognitoIdentityPoolId": None,
-        "accountId": None,
-        "cognitoIdentityId": None,
-        "caller": None,
-        "sourceIp": "203.0.113.7",
-        "principalOrgId": None,
-        "accessKey": None,
-        "cognitoAuthenticationType": None,
-        "cognitoAuthenticationProvider": None,
-        "userArn": None,
-        "userAgent": "pytest",
-        "user": None,
-        "apiKey": "secret-api-key-value-never-logged",
-        "apiKeyId": partner,
-    }
-    if partner is None:
-        del identity["apiKeyId"]
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": hdrs,
-        "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": path_params or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "abc123",
-            "resourcePath": resource,
-            "httpMethod": method,
-            "extendedRequestId": "Ab1CdEfGhIjKlM=",
-            "requestTime": "25/Nov/2026:12:00:00 +0000",
-            "path": f"/test{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "test",
-            "domainPrefix": "abc123",
-            "requestTimeEpoch": int(time.time() * 1000),
-            "requestId": str(uuid.uuid4()),
-            "identity": identity,
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "apiId": "abc123",
-        },
-        "body": text,
-        "isBase64Encoded": base64_body,
-    }
+    return rest_proxy_event(
+        http_method=method,
+        resource_path=resource,
+        resource_id="abc123",
+        path=path,
+        path_parameters=path_params,
+        headers=hdrs.items(),
+        query=(query or {}).items(),
+        body=b"" if text is None else text.encode("utf-8"),
+        base64_encoded=base64_body,
+        stage="test",
+        stage_variables=None,
+        api_id="abc123",
+        account_id="123456789012",
+        deployment_id="dep123",
+        domain_name=DOMAIN,
+        protocol="HTTP/1.1",
+        request_id=str(uuid.uuid4()),
+        extended_request_id="Ab1CdEfGhIjKlM=",
+        received_at=RECEIVED_AT,
+        source_ip=SOURCE_IP,
+        user_agent="pytest",
+        api_key=API_KEY,
+        api_key_id=partner,
+    )
 
 
 def body_of(response: dict[str, Any]) -> Any:

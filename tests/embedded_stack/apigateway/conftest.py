@@ -1,4 +1,5 @@
-"""Fixtures: a moto control plane, a REST API deployed to it by boto3, a fake runner, a gateway."""
+"""Fixtures: a REST API deployed by boto3 to the session's moto server (tests/embedded_stack/conftest.py),
+a fake runner, a gateway."""
 
 from __future__ import annotations
 
@@ -8,28 +9,19 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from embedded_stack.apigateway import Gateway
+from embedded_stack.moto_server import MotoServer
 from tests.embedded_stack.apigateway.support import REGION, STAGE, DeployedApi, FakeRunner, deploy_api
 
 _names = count()
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def apigw(moto_endpoint: str) -> Any:
+def apigw(moto_server: MotoServer) -> Any:
     return boto3.client(
         "apigateway",
-        endpoint_url=moto_endpoint,
+        endpoint_url=moto_server.endpoint_url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from embedded_stack.lambda_runtime.runner import InvokeResult
+from embedded_stack.lambda_runtime import InvokeResult
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

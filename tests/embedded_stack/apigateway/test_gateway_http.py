@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from embedded_stack.lambda_runtime.runner import InvokeResult
+from embedded_stack.lambda_runtime import InvokeResult
 from tests.embedded_stack.apigateway.support import STAGE, FakeRunner, ok
 
 

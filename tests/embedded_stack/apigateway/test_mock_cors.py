@@ -1,5 +1,5 @@
-"""MOCK integrations served from a moto control plane: the CORS preflight modules/api deploys, and the
-edges (selection patterns, status overrides, constructs we refuse with a logged 500)."""
+"""Over HTTP: MOCK integrations served from a moto control plane: the CORS preflight modules/api
+deploys, and the edges (selection patterns, status overrides, constructs we refuse with a logged 500)."""
 
 from __future__ import annotations
 

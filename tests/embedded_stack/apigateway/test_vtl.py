@@ -1,4 +1,5 @@
-"""The VTL subset our mapping templates use: what it evaluates, and what it refuses."""
+"""Unit tests of apigateway.vtl (and vtl_parser): the VTL subset our mapping templates use, what it
+evaluates and what it refuses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Lambda runner against real zips and layers deployed to the patched moto server."""
+"""Over processes: the Lambda runner runs real zips and layers, deployed to the patched moto server, in
+python3.12 worker processes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from embedded_stack.lambda_runtime.runner import split_function_ref
+from embedded_stack.lambda_runtime import split_function_ref
 
 PROBE = """
 import os, sys
@@ -261,7 +262,7 @@ def test_reserved_concurrency_zero_disables_the_function(runner, probe):
 
 
 def test_unreserved_functions_share_a_sane_cap(moto_server, lambda_python, probe, tmp_path):
-    from embedded_stack.lambda_runtime.runner import Runner
+    from embedded_stack.lambda_runtime import Runner
 
     name = probe()
     capped = Runner(
@@ -306,7 +307,7 @@ def test_logs_are_labelled_and_written_per_function(runner, probe, tmp_path):
 
 
 def test_close_stops_every_worker(moto_server, lambda_python, probe, tmp_path):
-    from embedded_stack.lambda_runtime.runner import Runner
+    from embedded_stack.lambda_runtime import Runner
 
     name = probe()
     r = Runner(moto_server.endpoint_url, "eu-west-1", state_dir=tmp_path, python=lambda_python, console=None)
@@ -317,7 +318,7 @@ def test_close_stops_every_worker(moto_server, lambda_python, probe, tmp_path):
 
 
 def test_a_missing_runtime_is_a_service_error_not_a_crash(moto_server, probe, tmp_path):
-    from embedded_stack.lambda_runtime.runner import Runner
+    from embedded_stack.lambda_runtime import Runner
 
     broken = Runner(
         moto_server.endpoint_url,
@@ -336,7 +337,7 @@ def test_a_missing_runtime_is_a_service_error_not_a_crash(moto_server, probe, tm
 
 
 def test_a_redeploy_is_picked_up_without_restarting(moto_server, lambda_python, deploy, aws, tmp_path):
-    from embedded_stack.lambda_runtime.runner import Runner
+    from embedded_stack.lambda_runtime import Runner
     from tests.embedded_stack.support import make_zip
 
     name = deploy({"handler.py": "def handler(e, c):\n    return 'v1'\n"})

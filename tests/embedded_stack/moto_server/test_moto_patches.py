@@ -1,4 +1,5 @@
-"""The moto patches fail loudly when moto's internals change, and serve exactly the deployed code."""
+"""Against the patched moto server over HTTP: the patches fail loudly when moto's internals change, and
+serve exactly the deployed code."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 
 import pytest
 
-from embedded_stack.lambda_runtime.runner import CodeCache, RunnerError
+from embedded_stack.lambda_runtime import CodeCache, RunnerError
 from embedded_stack.moto_server import patches as moto_patches
 from tests.embedded_stack.support import make_zip
 

@@ -1,4 +1,5 @@
-"""moto keeps stream records; the poller delivers them to a real function as Lambda's mapping would."""
+"""Over processes: moto keeps stream records; the pollers deliver them to a real function in a worker
+process as Lambda's event source mapping would."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from embedded_stack.event_sources.streams import StreamPollers
+from embedded_stack.event_sources import StreamPollers
 
 _tables = itertools.count()
 
