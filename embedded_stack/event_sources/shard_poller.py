@@ -58,7 +58,7 @@ class ShardStats:
 
     delivered: int = 0
     failed_to_destination: int = 0
-    caught_up_at: float = 0.0  # wall time of the last GetRecords that found nothing left to deliver
+    caught_up_at: float = 0.0  # wall time the last GetRecords that found nothing left to deliver began
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -124,6 +124,7 @@ class ShardPoller(threading.Thread):
         window_start = 0.0
         window = self.settings.batching_window_s
         while not self._halt.is_set():
+            fetch_started = time.time()
             try:
                 records, iterator = self._fetch(iterator)
             except ClientError as exc:
@@ -139,7 +140,8 @@ class ShardPoller(threading.Thread):
                 buffer.extend(records)
             elif not buffer:
                 with self.stats.lock:
-                    self.stats.caught_up_at = time.time()
+                    # When the empty read *started*: a write that raced the read is not "caught up".
+                    self.stats.caught_up_at = fetch_started
                 self._halt.wait(self._poll)
                 continue
             waited = now - window_start
