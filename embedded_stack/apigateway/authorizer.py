@@ -165,7 +165,7 @@ class LambdaAuthorizers:
         builds the authorizer input, only on a cache miss.
         """
         started = time.perf_counter()
-        authorizer = self._authorizer(snapshot, method)
+        authorizer = self._authorizer(snapshot, method, ctx)
         try:
             values = identity(authorizer.identity_sources)
         except UnsupportedIdentitySource as exc:
@@ -205,20 +205,20 @@ class LambdaAuthorizers:
         ctx["authorizer.error"] = reason[:512]
         return r.Rejected(r.AUTHORIZER_CONFIGURATION_ERROR)
 
-    def _authorizer(self, snapshot: Snapshot, method: Method) -> Authorizer:
+    def _authorizer(self, snapshot: Snapshot, method: Method, ctx: dict[str, str]) -> Authorizer:
         """The method's Lambda REQUEST authorizer; anything this gateway does not run is a 500."""
         where = f"{method.http_method} {method.resource_path}"
         if method.authorization_type != "CUSTOM":
             reason = f"{where}: authorizationType {method.authorization_type} is not emulated"
-            raise self._failure({}, None, reason)
+            raise self._failure(ctx, None, reason)
         authorizer = snapshot.authorizers.get(method.authorizer_id or "")
         if authorizer is None:
-            raise self._failure({}, None, f"{where}: no authorizer {method.authorizer_id!r} in the API")
+            raise self._failure(ctx, None, f"{where}: no authorizer {method.authorizer_id!r} in the API")
         if authorizer.type != "REQUEST":
             reason = f"{authorizer.type} authorizers are not emulated, only REQUEST"
-            raise self._failure({}, authorizer, reason)
+            raise self._failure(ctx, authorizer, reason)
         if authorizer.target is None:
-            raise self._failure({}, authorizer, "authorizerUri is not a Lambda function invocation URI")
+            raise self._failure(ctx, authorizer, "authorizerUri is not a Lambda function invocation URI")
         return authorizer
 
     def _invoke(
