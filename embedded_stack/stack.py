@@ -28,6 +28,7 @@ import boto3
 from embedded_stack.event_sources import StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
+from embedded_stack.moto_server import usage as moto_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 API_PORT_ENV = "EMBEDDED_API_PORT"
@@ -100,6 +101,7 @@ class StackHandle:
             return
         self._stopped = True
         if self.gateway is not None:
+            moto_usage.set_provider(None)
             self.gateway.stop()
         self.pollers.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
@@ -119,7 +121,7 @@ def _start_gateway(
         aws_access_key_id="embedded",
         aws_secret_access_key="embedded",  # noqa: S106 - moto accepts anything
     )
-    return Gateway(
+    gateway = Gateway(
         apigw,
         runner,
         "127.0.0.1",
@@ -128,6 +130,8 @@ def _start_gateway(
         stage=outputs.get("api_stage_name"),
         access_log_path=logs / "api-access.log",
     ).start()
+    moto_usage.set_provider(gateway.usage)  # GetUsage on the AWS endpoint reads the gateway's counters
+    return gateway
 
 
 def _reset_state(state_dir: Path) -> None:

@@ -2,7 +2,8 @@
 
 Everything the data plane needs comes from here (what Terraform deployed), never from a second list
 of routes: resources with their methods and integrations, the stage (variables, method settings,
-access log format), models and validators, gateway responses, API keys, usage plans and their keys.
+access log format), models and validators, gateway responses, Lambda authorizers, the API key
+source, API keys, usage plans and their keys.
 """
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ class Method:
     request_templates: dict[str, str] = field(default_factory=dict)
     integration_responses: tuple[IntegrationResponse, ...] = ()
     method_responses: frozenset[str] = frozenset()  # declared status codes
+    authorization_type: str = "NONE"  # NONE, CUSTOM (a Lambda authorizer), AWS_IAM, COGNITO_USER_POOLS
+    authorizer_id: str | None = None
+
+
+# API Gateway's default when an authorizer's TTL is not set (Authorizer.authorizerResultTtlInSeconds).
+DEFAULT_AUTHORIZER_TTL_S = 300
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A Lambda authorizer of the API (GetAuthorizers); ``target`` is None when its URI is not Lambda's."""
+
+    id: str
+    name: str
+    type: str  # REQUEST or TOKEN (Lambda), COGNITO_USER_POOLS
+    target: LambdaTarget | None
+    identity_sources: tuple[str, ...]  # "method.request.header.x-api-key", ... in the order given
+    ttl_s: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,9 @@ class Snapshot:
     keys_by_value: dict[str, ApiKey]
     plans_by_key: dict[str, Plan] = field(default_factory=dict)
     fingerprint: str = ""
+    region: str = "us-east-1"
+    api_key_source: str = "HEADER"  # or AUTHORIZER: the key is the authorizer's usageIdentifierKey
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
 
 
 def parse_lambda_uri(uri: str, stage_variables: dict[str, str]) -> LambdaTarget:
@@ -238,8 +260,33 @@ def _load_methods(
                 },
                 integration_responses=_integration_responses(integration),
                 method_responses=frozenset(str(s) for s in (raw.get("methodResponses") or {})),
+                authorization_type=str(raw.get("authorizationType") or "NONE").upper(),
+                authorizer_id=raw.get("authorizerId") or None,
             )
     return methods
+
+
+def _load_authorizers(
+    client: Any, rest_api_id: str, stage_variables: dict[str, str]
+) -> dict[str, Authorizer]:
+    """The API's authorizers; a URI that is not a Lambda function leaves ``target`` None (a 500 if used)."""
+    authorizers: dict[str, Authorizer] = {}
+    for raw in _all_pages(client.get_authorizers, restApiId=rest_api_id):
+        try:
+            target = parse_lambda_uri(raw.get("authorizerUri") or "", stage_variables)
+        except ControlPlaneError:
+            target = None
+        ttl = raw.get("authorizerResultTtlInSeconds")
+        sources = (raw.get("identitySource") or "").split(",")
+        authorizers[raw["id"]] = Authorizer(
+            id=raw["id"],
+            name=str(raw.get("name") or raw["id"]),
+            type=str(raw.get("type") or "").upper(),
+            target=target,
+            identity_sources=tuple(s.strip() for s in sources if s.strip()),
+            ttl_s=DEFAULT_AUTHORIZER_TTL_S if ttl is None else int(ttl),
+        )
+    return authorizers
 
 
 def _load_plans(client: Any, rest_api_id: str, stage: str) -> dict[str, Plan]:
@@ -336,4 +383,7 @@ def load_snapshot(client: Any, rest_api_id: str, stage: str) -> Snapshot:
         keys_by_value=keys,
         plans_by_key=_load_plans(client, rest_api_id, stage),
         fingerprint=digest,
+        region=str(getattr(getattr(client, "meta", None), "region_name", None) or "us-east-1"),
+        api_key_source=str(api.get("apiKeySource") or "HEADER").upper(),
+        authorizers=_load_authorizers(client, rest_api_id, stage_variables),
     )

@@ -4,7 +4,9 @@ The gateway calls ``rest_proxy_event`` with what it read from the control plane 
 the unit tests (tests/support/events.py) and the benchmarks (benchmarks/events.py) call it with
 fixed values. Plain values in, the event out: keys, their order and nulls as in the example event
 AWS documents for the Lambda proxy integration, plus what API Gateway adds for API keys
-(``identity.apiKey``, ``identity.apiKeyId``), ``identity.clientCert`` and ``deploymentId``.
+(``identity.apiKey``, ``identity.apiKeyId``), ``identity.clientCert``, ``deploymentId`` and, behind
+a Lambda authorizer, ``requestContext.authorizer`` (its context, ``principalId``,
+``integrationLatency``). ``rest_authorizer_event`` derives a REQUEST authorizer's input from it.
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ def rest_proxy_event(
     user_agent: str | None,
     api_key: str | None,
     api_key_id: str | None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The proxy event API Gateway sends for one request.
 
     ``path`` is stage-relative and decoded; ``headers`` and ``query`` are (name, value) pairs in
     arrival order (repeats kept); ``body`` is the payload as received (empty: none, sent as null),
-    passed base64-encoded when ``base64_encoded`` (see ``is_binary``).
+    passed base64-encoded when ``base64_encoded`` (see ``is_binary``). ``authorizer`` is what a
+    Lambda authorizer gave (``authorizer_context``); without one the key is absent, as in AWS.
     """
     single_headers, multi_headers = _multi(headers)
     single_query, multi_query = _multi(query)
@@ -78,7 +82,7 @@ def rest_proxy_event(
     text: str | None = None
     if body:
         text = base64.b64encode(body).decode("ascii") if encoded else body.decode("utf-8")
-    return {
+    event: dict[str, Any] = {
         "resource": resource_path,
         "path": path,
         "httpMethod": http_method,
@@ -125,3 +129,26 @@ def rest_proxy_event(
         "body": text,
         "isBase64Encoded": encoded,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
+    return event
+
+
+def authorizer_context(
+    principal_id: str, context: Mapping[str, str | None], integration_latency_ms: int
+) -> dict[str, Any]:
+    """``requestContext.authorizer`` behind a Lambda authorizer: its context values (already
+    stringified, as API Gateway passes them), ``principalId`` and ``integrationLatency`` (ms)."""
+    return {**context, "principalId": principal_id, "integrationLatency": integration_latency_ms}
+
+
+def rest_authorizer_event(method_arn: str, proxy_event: Mapping[str, Any]) -> dict[str, Any]:
+    """A REQUEST authorizer's input for the request ``proxy_event`` describes (built before
+    authorization): ``type`` and ``methodArn``, then the request's parameters and context, no body."""
+    event: dict[str, Any] = {"type": "REQUEST", "methodArn": method_arn}
+    event.update((k, v) for k, v in proxy_event.items() if k not in ("body", "isBase64Encoded"))
+    context = dict(event["requestContext"])
+    context.pop("authorizer", None)
+    context["identity"] = dict(context["identity"])
+    event["requestContext"] = context
+    return event

@@ -78,32 +78,70 @@ def period_start(period: str, now: datetime) -> date:
 
 
 class QuotaCounter:
-    """Counts requests per (plan, key) in the current period; resets when the period rolls over."""
+    """Counts requests per (plan, key) in the current period; resets when the period rolls over.
+
+    Every admitted request is also recorded per UTC day, whether or not the plan has a quota: the
+    daily log GetUsage reports (``daily_usage``).
+    """
 
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._used: dict[tuple[str, str], tuple[date, int]] = {}
         self._initial: dict[tuple[str, str], date] = {}
+        self._daily: dict[tuple[str, str], dict[date, int]] = {}
 
-    def try_consume(self, plan_id: str, key_id: str, quota: Quota) -> bool:
+    def try_consume(self, plan_id: str, key_id: str, quota: Quota | None) -> bool:
         """Count one request; False when the period's limit is already used up (429)."""
-        start = period_start(quota.period, self._clock())
+        now = self._clock()
         scope = (plan_id, key_id)
         with self._lock:
-            initial = self._initial.setdefault(scope, start)
-            limit = quota.limit - quota.offset if start == initial else quota.limit
-            period, used = self._used.get(scope, (start, 0))
-            if period != start:
-                used = 0
-            if used >= limit:
-                self._used[scope] = (start, used)
-                return False
-            self._used[scope] = (start, used + 1)
+            if quota is not None:
+                start = period_start(quota.period, now)
+                initial = self._initial.setdefault(scope, start)
+                limit = quota.limit - quota.offset if start == initial else quota.limit
+                period, used = self._used.get(scope, (start, 0))
+                if period != start:
+                    used = 0
+                if used >= limit:
+                    self._used[scope] = (start, used)
+                    return False
+                self._used[scope] = (start, used + 1)
+            days = self._daily.setdefault(scope, {})
+            today = now.astimezone(UTC).date()
+            days[today] = days.get(today, 0) + 1
             return True
 
+    def daily_usage(
+        self, plan_id: str, key_id: str, quota: Quota | None, first: date, last: date
+    ) -> list[tuple[int, int]] | None:
+        """(used, remaining) for each UTC day from ``first`` to ``last``; None if none was used.
+
+        Remaining is what the quota period holding that day had left at the end of it (the offset
+        applies in the first period counted); 0 for a plan without a quota.
+        """
+        scope = (plan_id, key_id)
+        with self._lock:
+            days = dict(self._daily.get(scope, {}))
+            initial = self._initial.get(scope)
+        if not any(first <= day <= last for day in days):
+            return None
+        series: list[tuple[int, int]] = []
+        day = first
+        while day <= last:
+            used = days.get(day, 0)
+            remaining = 0
+            if quota is not None:
+                start = period_start(quota.period, datetime(day.year, day.month, day.day, tzinfo=UTC))
+                limit = quota.limit - quota.offset if start == (initial or start) else quota.limit
+                spent = sum(n for d, n in days.items() if start <= d <= day)
+                remaining = max(0, limit - spent)
+            series.append((used, remaining))
+            day += timedelta(days=1)
+        return series
+
     def used(self, plan_id: str, key_id: str, quota: Quota) -> int:
-        """Requests counted in the current period (what GetUsage would report)."""
+        """Requests counted in the current quota period."""
         start = period_start(quota.period, self._clock())
         with self._lock:
             period, used = self._used.get((plan_id, key_id), (start, 0))

@@ -1,4 +1,5 @@
-"""One request through API Gateway REST's stages: route, API key, throttle, quota, validate, invoke.
+"""One request through API Gateway REST's stages: route, authorizer, API key, throttle, quota,
+validate, invoke.
 
 Kept apart from the HTTP server so each step can be tested with plain values and so the order of
 the checks (the order API Gateway applies them) is visible in one place.
@@ -6,7 +7,6 @@ the checks (the order API Gateway applies them) is visible in one place.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import secrets
@@ -19,11 +19,12 @@ from urllib.parse import unquote
 
 from embedded_stack.apigateway import mock, vtl
 from embedded_stack.apigateway import responses as r
+from embedded_stack.apigateway.authorizer import Authorization, LambdaAuthorizers, identity_values, method_arn
 from embedded_stack.apigateway.controlplane import ApiKey, Method, Plan, Snapshot
-from embedded_stack.apigateway.events import is_binary, rest_proxy_event
-from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter, Throttle
-from embedded_stack.apigateway.request import IncomingRequest, RequestIds, new_ids, query_pairs
+from embedded_stack.apigateway.events import is_binary, rest_authorizer_event, rest_proxy_event
+from embedded_stack.apigateway.request import IncomingRequest, RequestIds, forwarded, new_ids, query_pairs
 from embedded_stack.apigateway.routing import RouteTable
+from embedded_stack.apigateway.usageplans import UsagePlans
 from embedded_stack.apigateway.validation import body_errors, missing_parameters, select_model
 
 log = logging.getLogger("embedded.gateway")
@@ -57,16 +58,6 @@ class RunnerLike(Protocol):
         ...
 
 
-class _Rejected(Exception):
-    """A gateway error: which gateway response type, and its message and validation details."""
-
-    def __init__(self, kind: r.GatewayErrorType, message: str | None = None, details: str = "") -> None:
-        super().__init__(kind.name)
-        self.kind = kind
-        self.message = message
-        self.details = details
-
-
 @dataclass
 class Outcome:
     """The response plus what the access log and tests want to know about how it was produced."""
@@ -76,19 +67,15 @@ class Outcome:
 
 
 class Pipeline:
-    """Applies one snapshot's configuration to requests; shared state is limits only."""
+    """Applies one snapshot's configuration to requests; shared state: limits, authorizer cache."""
 
     def __init__(
-        self,
-        runner: RunnerLike,
-        executor: Executor,
-        buckets: BucketRegistry,
-        quotas: QuotaCounter,
+        self, runner: RunnerLike, executor: Executor, plans: UsagePlans, authorizers: LambdaAuthorizers
     ) -> None:
         self._runner = runner
         self._executor = executor
-        self._buckets = buckets
-        self._quotas = quotas
+        self.plans = plans
+        self.authorizers = authorizers
 
     def handle(self, snapshot: Snapshot, routes: RouteTable, request: IncomingRequest) -> Outcome:
         """Process one stage-relative request and return the HTTP response API Gateway would give."""
@@ -111,8 +98,8 @@ class Pipeline:
         }
         try:
             response = self._process(snapshot, routes, request, headers=headers, ids=ids, ctx=ctx)
-        except _Rejected as rejection:
-            ctx["error.message"] = rejection.message or rejection.kind.message
+        except r.Rejected as rejection:
+            ctx["error.message"] = rejection.message or rejection.kind.message or ""
             ctx["error.responseType"] = rejection.kind.name
             response = r.render_gateway_error(
                 rejection.kind,
@@ -145,30 +132,44 @@ class Pipeline:
         ids: RequestIds,
         ctx: dict[str, str],
     ) -> r.HttpResponse:
-        """The checks in API Gateway's order; each failure raises _Rejected."""
+        """The checks in API Gateway's order; each failure raises Rejected."""
         if request.oversized or len(request.body) > MAX_PAYLOAD_BYTES:
-            raise _Rejected(r.REQUEST_TOO_LARGE)
+            raise r.Rejected(r.REQUEST_TOO_LARGE)
         matched = routes.match(request.path, request.http_method)
         if matched is None:
-            raise _Rejected(r.MISSING_AUTHENTICATION_TOKEN)
+            raise r.Rejected(r.MISSING_AUTHENTICATION_TOKEN)
         method, path_params = matched
         ctx["resourcePath"] = method.resource_path
         ctx["resourceId"] = method.resource_id
+        authorization = None
+        if method.authorization_type != "NONE":
+            authorization = self._authorize(
+                snapshot, method, request, headers=headers, path_params=path_params, ids=ids, ctx=ctx
+            )
         api_key: ApiKey | None = None
         plan: Plan | None = None
         if method.api_key_required:
-            api_key, plan = self._authenticate(snapshot, headers.get("x-api-key"))
+            presented = headers.get("x-api-key")
+            if snapshot.api_key_source == "AUTHORIZER":
+                presented = authorization.output.usage_identifier_key if authorization else None
+            api_key, plan = self.plans.authenticate(snapshot, presented)
             ctx["identity.apiKeyId"] = api_key.id
             ctx["usagePlanId"] = plan.id
-        self._limit(snapshot, method, api_key, plan)
+        self.plans.limit(snapshot, method, api_key, plan)
         self._validate(snapshot, method, request, headers, path_params)
         if method.integration_type == "MOCK":
             return self._mock(snapshot, method, request, headers=headers, path_params=path_params, ctx=ctx)
         if method.target is None or method.integration_type != "AWS_PROXY":
             log.error("%s %s: only AWS_PROXY Lambda and MOCK integrations are served", *method_id(method))
-            raise _Rejected(r.INTEGRATION_ERROR)
+            raise r.Rejected(r.INTEGRATION_ERROR)
         event = _proxy_event(
-            snapshot, method, self._forwarded(request, ids), path_params=path_params, ids=ids, api_key=api_key
+            snapshot,
+            method,
+            forwarded(request, ids),
+            path_params=path_params,
+            ids=ids,
+            api_key=api_key,
+            authorization=authorization,
         )
         # Only a large body can push the event past Lambda's limit; skip the extra encode otherwise.
         if (
@@ -177,7 +178,7 @@ class Pipeline:
         ):
             # Lambda refuses the invocation (RequestEntityTooLargeException): an integration failure.
             ctx["integrationErrorMessage"] = "Lambda request payload over 6 MB"
-            raise _Rejected(r.INTEGRATION_ERROR)
+            raise r.Rejected(r.INTEGRATION_ERROR)
         return self._integrate(method, event, ctx, ids)
 
     @staticmethod
@@ -203,7 +204,7 @@ class Pipeline:
         except mock.MockError as exc:
             log.error("%s %s: MOCK integration not served: %s", *method_id(method), exc)
             ctx["integrationErrorMessage"] = f"MOCK integration: {exc}"[:512]
-            raise _Rejected(r.INTEGRATION_ERROR) from None
+            raise r.Rejected(r.INTEGRATION_ERROR) from None
         ctx["integrationStatus"] = str(response.status)
         return response
 
@@ -221,70 +222,52 @@ class Pipeline:
             absent = missing_parameters(method.request_parameters, headers, query, path_params)
             if absent:
                 message = f"Missing required request parameters: [{', '.join(absent)}]"
-                raise _Rejected(r.BAD_REQUEST_PARAMETERS, message)
+                raise r.Rejected(r.BAD_REQUEST_PARAMETERS, message)
         if method.validate_body:
             model = select_model(method.request_models, headers.get("content-type"))
             schema = snapshot.models.get(model) if model else None
             if schema is not None:
                 errors = body_errors(schema, request.body)
                 if errors:
-                    raise _Rejected(r.BAD_REQUEST_BODY, details="[" + ", ".join(errors) + "]")
+                    raise r.Rejected(r.BAD_REQUEST_BODY, details="[" + ", ".join(errors) + "]")
 
-    @staticmethod
-    def _authenticate(snapshot: Snapshot, value: str | None) -> tuple[ApiKey, Plan]:
-        """A known, enabled key in a usage plan of this stage, or 403 Forbidden."""
-        key = snapshot.keys_by_value.get(value) if value else None
-        plan = snapshot.plans_by_key.get(key.id) if key is not None and key.enabled else None
-        if key is None or plan is None:
-            raise _Rejected(r.INVALID_API_KEY)
-        return key, plan
+    def _authorize(
+        self,
+        snapshot: Snapshot,
+        method: Method,
+        request: IncomingRequest,
+        *,
+        headers: dict[str, str],
+        path_params: dict[str, str],
+        ids: RequestIds,
+        ctx: dict[str, str],
+    ) -> Authorization:
+        """The method's Lambda authorizer (authorizer.py); the input event is built only on a miss."""
+        path = unquote(request.path)
+        arn = method_arn(snapshot, request.http_method, path)
+        query = query_pairs(request.query_string)
 
-    def _limit(self, snapshot: Snapshot, method: Method, key: ApiKey | None, plan: Plan | None) -> None:
-        """Usage-plan throttle, then stage method throttle, then the plan's quota (AWS's order)."""
-        method_key = f"{method.resource_path}/{method.http_method}"
-        if key is not None and plan is not None:
-            throttle = plan.method_throttles.get(method_key) or plan.throttle
-            scope = method_key if method_key in plan.method_throttles else "*"
-            if throttle is not None and not self._buckets.try_acquire(
-                ("plan", plan.id, key.id, scope), throttle
-            ):
-                raise _Rejected(r.THROTTLED)
-        stage_throttle: Throttle | None = snapshot.method_throttles.get(method_key)
-        stage_scope = method_key
-        if stage_throttle is None:
-            stage_throttle, stage_scope = snapshot.method_throttles.get("*/*"), "*/*"
-        if stage_throttle is not None and not self._buckets.try_acquire(
-            ("stage", snapshot.api_id, snapshot.stage, stage_scope), stage_throttle
-        ):
-            raise _Rejected(r.THROTTLED)
-        if (
-            key is not None
-            and plan is not None
-            and plan.quota is not None
-            and not self._quotas.try_consume(plan.id, key.id, plan.quota)
-        ):
-            raise _Rejected(r.QUOTA_EXCEEDED)
-
-    @staticmethod
-    def _forwarded(request: IncomingRequest, ids: RequestIds) -> IncomingRequest:
-        """Add the headers API Gateway adds before the integration sees the request."""
-        headers = [(k, v) for k, v in request.headers if k.lower() not in ("x-amzn-trace-id",)]
-        names = {k.lower() for k, _ in headers}
-        forwarded_for = next((v for k, v in headers if k.lower() == "x-forwarded-for"), None)
-        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
-        headers.append(
-            (
-                "X-Forwarded-For",
-                f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+        def identity(sources: Any) -> tuple[str, ...] | None:
+            return identity_values(
+                sources,
+                headers=headers,
+                header_pairs=request.headers,
+                query_pairs=query,
+                stage_variables=snapshot.stage_variables,
+                context=ctx,
             )
+
+        def event() -> dict[str, Any]:
+            base = _proxy_event(
+                snapshot, method, forwarded(request, ids), path_params=path_params, ids=ids, api_key=None
+            )
+            return rest_authorizer_event(arn, base)
+
+        authorization = self.authorizers.authorize(
+            snapshot, method, arn=arn, identity=identity, event=event, ctx=ctx, ids=ids
         )
-        if "x-forwarded-port" not in names:
-            port = request.host.rsplit(":", 1)[1] if ":" in request.host else "80"
-            headers.append(("X-Forwarded-Port", port))
-        if "x-forwarded-proto" not in names:
-            headers.append(("X-Forwarded-Proto", "http"))
-        headers.append(("X-Amzn-Trace-Id", ids.trace_id))
-        return dataclasses.replace(request, headers=headers)
+        ctx["authorizer.integrationLatency"] = str(authorization.latency_ms)
+        return authorization
 
     def _integrate(
         self, method: Method, event: dict[str, Any], ctx: dict[str, str], ids: RequestIds
@@ -305,30 +288,30 @@ class Pipeline:
             result = future.result(timeout=method.timeout_ms / 1000.0)
         except FutureTimeout:
             ctx["integrationErrorMessage"] = "Execution failed due to a timeout error"
-            raise _Rejected(r.INTEGRATION_TIMEOUT) from None
+            raise r.Rejected(r.INTEGRATION_TIMEOUT) from None
         except Exception:
             log.exception("invoking %s failed", target.function_name)
-            raise _Rejected(r.INTEGRATION_ERROR) from None
+            raise r.Rejected(r.INTEGRATION_ERROR) from None
         finally:
             ctx["integrationLatency"] = str(int((time.perf_counter() - invoked) * 1000))
         if result.status == "throttled":
             # Lambda's 429 TooManyRequestsException reaches the client as API Gateway's 500.
             ctx["integrationStatus"] = "429"
             ctx["integrationErrorMessage"] = "Lambda throttled the invocation"
-            raise _Rejected(r.INTEGRATION_ERROR)
+            raise r.Rejected(r.INTEGRATION_ERROR)
         ctx["integrationStatus"] = "200"
         if result.status != "ok":
             # A handler error or a function timeout: Lambda answers 200 with X-Amz-Function-Error,
             # which API Gateway turns into 502.
             detail = result.payload.get("errorMessage", "") if isinstance(result.payload, dict) else ""
             ctx["integrationErrorMessage"] = f"{result.error_type or result.status}: {detail}"[:512]
-            raise _Rejected(r.BAD_GATEWAY)
+            raise r.Rejected(r.BAD_GATEWAY)
         try:
             response = r.map_proxy_response(result.payload)
         except r.MalformedResponse as exc:
             log.error("%s returned a malformed Lambda proxy response: %s", target.function_name, exc)
             ctx["integrationErrorMessage"] = f"Malformed Lambda proxy response: {exc}"
-            raise _Rejected(r.BAD_GATEWAY) from None
+            raise r.Rejected(r.BAD_GATEWAY) from None
         if not any(k.lower() == "content-type" for k, _ in response.headers):
             response.headers.append(("Content-Type", "application/json"))
         return response
@@ -354,6 +337,7 @@ def _proxy_event(
     path_params: dict[str, str],
     ids: RequestIds,
     api_key: ApiKey | None,
+    authorization: Authorization | None = None,
 ) -> dict[str, Any]:
     """The Lambda proxy event for a request (with the headers API Gateway added) to ``method``."""
     content_type = next((v for k, v in request.headers if k.lower() == "content-type"), None)
@@ -381,4 +365,5 @@ def _proxy_event(
         user_agent=next((v for k, v in request.headers if k.lower() == "user-agent"), None),
         api_key=api_key.value if api_key else None,
         api_key_id=api_key.id if api_key else None,
+        authorizer=authorization.request_context() if authorization else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -53,3 +54,21 @@ def new_ids(trace_header: str | None) -> RequestIds:
 def query_pairs(query_string: str) -> list[tuple[str, str]]:
     """Decoded query parameters in order; ``?a`` gives ``a=""`` as API Gateway does."""
     return parse_qsl(query_string, keep_blank_values=True)
+
+
+def forwarded(request: IncomingRequest, ids: RequestIds) -> IncomingRequest:
+    """The request with the headers API Gateway adds before an authorizer or integration sees it."""
+    headers = [(k, v) for k, v in request.headers if k.lower() not in ("x-amzn-trace-id",)]
+    names = {k.lower() for k, _ in headers}
+    forwarded_for = next((v for k, v in headers if k.lower() == "x-forwarded-for"), None)
+    headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+    headers.append(
+        ("X-Forwarded-For", f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip)
+    )
+    if "x-forwarded-port" not in names:
+        port = request.host.rsplit(":", 1)[1] if ":" in request.host else "80"
+        headers.append(("X-Forwarded-Port", port))
+    if "x-forwarded-proto" not in names:
+        headers.append(("X-Forwarded-Proto", "http"))
+    headers.append(("X-Amzn-Trace-Id", ids.trace_id))
+    return dataclasses.replace(request, headers=headers)

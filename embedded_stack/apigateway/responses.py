@@ -31,12 +31,18 @@ class HttpResponse:
 
 @dataclass(frozen=True)
 class GatewayErrorType:
-    """A gateway response type with its default status, message and error type header."""
+    """A gateway response type with its default status, message and error type header.
+
+    ``message`` None renders as JSON null (``$context.error.messageString`` is ``null``), as
+    API Gateway answers authorizer configuration errors; ``body_key`` is the key of the built-in
+    body (API Gateway's authorizer denials say ``Message``).
+    """
 
     name: str
     status: int
-    message: str
+    message: str | None
     error_type: str
+    body_key: str = "message"
 
 
 MISSING_AUTHENTICATION_TOKEN = GatewayErrorType(
@@ -59,6 +65,27 @@ BAD_GATEWAY = GatewayErrorType("DEFAULT_5XX", 502, "Internal server error", "Int
 INTEGRATION_ERROR = GatewayErrorType(
     "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
 )
+# Lambda authorizers: an identity source missing or empty, or the function raised "Unauthorized".
+UNAUTHORIZED = GatewayErrorType("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
+# The authorizer's policy does not allow the method ARN (implicit) or denies it (explicit).
+ACCESS_DENIED = GatewayErrorType(
+    "ACCESS_DENIED", 403, "User is not authorized to access this resource", "AccessDeniedException", "Message"
+)
+EXPLICIT_DENY_MESSAGE = "User is not authorized to access this resource with an explicit deny"
+# The authorizer failed, timed out or answered something that is not a valid authorizer output.
+AUTHORIZER_CONFIGURATION_ERROR = GatewayErrorType(
+    "AUTHORIZER_CONFIGURATION_ERROR", 500, None, "AuthorizerConfigurationException"
+)
+
+
+class Rejected(Exception):
+    """A gateway error: which gateway response type, and its message and validation details."""
+
+    def __init__(self, kind: GatewayErrorType, message: str | None = None, details: str = "") -> None:
+        super().__init__(kind.name)
+        self.kind = kind
+        self.message = message
+        self.details = details
 
 
 class MalformedResponse(ValueError):
@@ -158,7 +185,7 @@ def render_gateway_error(
     if custom is not None and custom.status_code:
         status = int(custom.status_code)
     values = {
-        "context.error.message": _json_string_content(text),
+        "context.error.message": _json_string_content(text or ""),
         "context.error.messageString": json.dumps(text),
         "context.error.responseType": kind.name,
         "context.error.validationErrorString": _json_string_content(validation_errors),
@@ -169,7 +196,7 @@ def render_gateway_error(
         template = custom.templates.get("application/json") or next(iter(custom.templates.values()))
         body = _VARIABLE.sub(lambda m: values.get(m.group(1) or m.group(2), ""), template)
     else:
-        body = json.dumps({"message": text})
+        body = json.dumps({kind.body_key: text})
     if custom is not None:
         headers.extend(_response_parameters(custom.parameters, request_headers, request_query))
     return HttpResponse(status=status, headers=headers, body=body.encode("utf-8"))

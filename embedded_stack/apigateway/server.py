@@ -6,7 +6,8 @@
     gateway.stop()
 
 The configuration is read from the control plane on start and re-read in the background when its
-fingerprint (stage deployment, keys, plans, plan keys) changes: never per request.
+fingerprint (stage deployment, keys, plans, plan keys) changes: never per request. Usage-plan
+counters and the Lambda authorizer cache live across reloads; ``usage`` answers GetUsage from them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,12 @@ from typing import Any
 from embedded_stack.apigateway import controlplane
 from embedded_stack.apigateway import responses as r
 from embedded_stack.apigateway.accesslog import AccessLog
+from embedded_stack.apigateway.authorizer import LambdaAuthorizers
 from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter
 from embedded_stack.apigateway.pipeline import MAX_PAYLOAD_BYTES, Outcome, Pipeline, RunnerLike
 from embedded_stack.apigateway.request import IncomingRequest
 from embedded_stack.apigateway.routing import RouteTable
+from embedded_stack.apigateway.usageplans import UsagePlans
 
 log = logging.getLogger("embedded.gateway")
 
@@ -157,7 +161,12 @@ class Gateway:
         self._stage = stage
         self._refresh_interval_s = refresh_interval_s
         self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="apigw-invoke")
-        self.pipeline = Pipeline(runner, self._executor, BucketRegistry(), QuotaCounter())
+        self.pipeline = Pipeline(
+            runner,
+            self._executor,
+            UsagePlans(BucketRegistry(), QuotaCounter()),
+            LambdaAuthorizers(runner, self._executor),
+        )
         self.access_log = AccessLog(access_log_path)
         self._state: tuple[controlplane.Snapshot, RouteTable] | None = None
         self._server: _Server | None = None
@@ -249,6 +258,21 @@ class Gateway:
                 self.refresh()
             except Exception:  # keep serving the last good configuration
                 log.exception("gateway refresh failed; keeping the previous configuration")
+
+    def usage(
+        self,
+        usage_plan_id: str,
+        *,
+        api_stages: list[tuple[str, str]],
+        quota: dict[str, Any] | None,
+        key_ids: list[str],
+        start: date,
+        end: date,
+    ) -> dict[str, list[list[int]]]:
+        """GetUsage's items for a plan from this gateway's counters ({} unless the plan covers its stage)."""
+        if (self._rest_api_id, self._stage) not in api_stages:
+            return {}
+        return self.pipeline.plans.usage(usage_plan_id, quota, key_ids, start, end)
 
     # -- requests --------------------------------------------------------------------------------
     def dispatch(self, request: IncomingRequest) -> Outcome:

@@ -4,6 +4,7 @@
 - ``patches``: where moto must behave as AWS does for us (stream records left to our pollers,
   deployed code downloadable, Deny conditions, DynamoDB writes atomic per item); each patch fails
   loudly when the moto internals it replaces change.
+- ``usage``: GetUsage, which moto lacks, answered from the embedded gateway's counters.
 - ``faults``: Firehose failures switched on by a file, for the failure tests.
 """
 

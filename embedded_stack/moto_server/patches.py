@@ -37,7 +37,7 @@ class MotoPatchError(RuntimeError):
     """moto's internals are not what these patches were written against."""
 
 
-def _require(condition: bool, what: str) -> None:
+def require(condition: bool, what: str) -> None:
     if not condition:
         raise MotoPatchError(
             f"moto {MOTO_VERSION}: {what}. The embedded stack patches moto internals; "
@@ -45,7 +45,7 @@ def _require(condition: bool, what: str) -> None:
         )
 
 
-def _source_has(func: Any, *needles: str) -> bool:
+def source_has(func: Any, *needles: str) -> bool:
     try:
         src = inspect.getsource(func)
     except (OSError, TypeError):
@@ -57,14 +57,14 @@ def _patch_stream_shard() -> None:
     from moto.dynamodb.models import table as table_mod
 
     shard_cls = getattr(table_mod, "StreamShard", None)
-    _require(shard_cls is not None, "moto.dynamodb.models.table.StreamShard is gone")
+    require(shard_cls is not None, "moto.dynamodb.models.table.StreamShard is gone")
     original = shard_cls.add
-    _require(
+    require(
         list(inspect.signature(original).parameters) == ["self", "old", "new"]
-        and _source_has(original, "send_dynamodb_items", "self.items = []", "starting_sequence_number"),
+        and source_has(original, "send_dynamodb_items", "self.items = []", "starting_sequence_number"),
         "StreamShard.add no longer pushes to Lambda and empties the shard as expected",
     )
-    _require(
+    require(
         list(inspect.signature(table_mod.StreamRecord.__init__).parameters)
         == ["self", "table", "stream_type", "event_name", "old", "new", "seq"],
         "StreamRecord.__init__ changed its signature",
@@ -93,8 +93,8 @@ def _patch_shard_iterator_pruning() -> None:
 
     backend_cls = streams_mod.DynamoDBStreamsBackend
     original = backend_cls.get_records
-    _require(
-        _source_has(original, "self.shard_iterators[iterator_arn]"),
+    require(
+        source_has(original, "self.shard_iterators[iterator_arn]"),
         "DynamoDBStreamsBackend.get_records no longer looks iterators up in shard_iterators",
     )
 
@@ -131,12 +131,12 @@ def _patch_code_locations() -> None:
 
     fn_cls = lambda_mod.LambdaFunction
     layer_cls = lambda_mod.LayerVersion
-    _require(
-        _source_has(fn_cls.get_code, '"Location"', "S3Key"),
+    require(
+        source_has(fn_cls.get_code, '"Location"', "S3Key"),
         "LambdaFunction.get_code no longer returns Code.Location",
     )
-    _require(
-        _source_has(layer_cls.get_layer_version, '"Content"', '"Location"'),
+    require(
+        source_has(layer_cls.get_layer_version, '"Content"', '"Location"'),
         "LayerVersion.get_layer_version no longer returns Content.Location",
     )
     original_get_code = fn_cls.get_code
@@ -174,7 +174,7 @@ def _serve_code(request: Any, full_url: str, headers: Any) -> tuple[int, dict[st
 def _patch_code_route() -> None:
     from moto.moto_api._internal import urls as api_urls
 
-    _require(isinstance(getattr(api_urls, "url_paths", None), dict), "moto_api url_paths changed")
+    require(isinstance(getattr(api_urls, "url_paths", None), dict), "moto_api url_paths changed")
     api_urls.url_paths["{0}" + CODE_PATH + "$"] = _serve_code
 
 
@@ -189,8 +189,8 @@ def _patch_policy_conditions() -> None:
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
     original = IAMPolicyStatement.is_action_permitted
-    _require(
-        _source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
+    require(
+        source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
         "IAMPolicyStatement.is_action_permitted changed",
     )
     if getattr(original, "__wrapped__", None):
@@ -249,7 +249,7 @@ def serialize_dynamodb_writes() -> None:
 
     for name in _DYNAMODB_WRITES:
         original = getattr(DynamoDBBackend, name)
-        _require(callable(original), f"DynamoDBBackend.{name} is gone")
+        require(callable(original), f"DynamoDBBackend.{name} is gone")
         if getattr(original, "_serialized", False):
             continue
 

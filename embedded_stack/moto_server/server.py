@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
-from embedded_stack.moto_server import faults
+from embedded_stack.moto_server import faults, usage
 from embedded_stack.moto_server import patches as moto_patches
 
 HOST = "127.0.0.1"
@@ -54,6 +54,7 @@ def start_moto(port: int | None = None) -> MotoServer:
     """Patch moto, start it on 127.0.0.1 (port: argument, else $EMBEDDED_AWS_PORT, else 4566 or free)."""
     moto_patches.install()
     moto_patches.serialize_dynamodb_writes()
+    usage.install()
     faults.install()
     if port is None:
         port = port_from_env(PORT_ENV, default=4566 if port_is_free(4566) else 0)

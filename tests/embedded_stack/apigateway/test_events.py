@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.events import rest_event
-from embedded_stack.apigateway.events import is_binary, rest_proxy_event
+from embedded_stack.apigateway.events import (
+    authorizer_context,
+    is_binary,
+    rest_authorizer_event,
+    rest_proxy_event,
+)
 from tests.support.events import api_event
 
 RECEIVED_AT = datetime(2020, 3, 10, 0, 3, 59, 428000, tzinfo=UTC)
@@ -158,3 +163,43 @@ def test_unit_test_and_benchmark_events_are_the_builders():
     assert unit["requestContext"]["identity"]["apiKeyId"] == "a1b2c3d4e5"
     assert bench["requestContext"]["identity"]["apiKeyId"] == "p1"
     assert unit["path"] == "/items/1" and unit["requestContext"]["path"] == "/test/items/1"
+
+
+def test_authorizer_context_goes_into_request_context():
+    context = authorizer_context("partner-a", {"partner": "a", "scope": "read-only", "none": None}, 12)
+    event = _event(api_key="k-value", api_key_id="k1d", authorizer=context)
+    assert event["requestContext"]["authorizer"] == {
+        "partner": "a",
+        "scope": "read-only",
+        "none": None,
+        "principalId": "partner-a",
+        "integrationLatency": 12,
+    }
+    assert "authorizer" not in _event()["requestContext"]  # no authorizer, no key: as in AWS
+
+
+def test_request_authorizer_input_is_the_request_without_body():
+    proxy = _event(
+        http_method="POST",
+        resource_path="/items/{id}",
+        path="/items/a b",
+        path_parameters={"id": "a b"},
+        query=[("q", "1"), ("q", "2")],
+        body=b'{"secret": "body"}',
+        stage_variables={"alias": "live"},
+    )
+    arn = "arn:aws:execute-api:eu-west-1:123456789012:h7xmpl2k1q/Prod/POST/items/a b"
+    event = rest_authorizer_event(arn, proxy)
+    assert list(event)[:2] == ["type", "methodArn"]
+    assert event["type"] == "REQUEST"
+    assert event["methodArn"] == arn
+    assert "body" not in event and "isBase64Encoded" not in event
+    for key in ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "pathParameters"):
+        assert event[key] == proxy[key], key
+    assert event["queryStringParameters"] == {"q": "2"}
+    assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"]}
+    assert event["stageVariables"] == {"alias": "live"}
+    assert event["requestContext"]["resourcePath"] == "/items/{id}"
+    # The input is its own copy: adding the authorizer's result to the request later leaves it alone.
+    proxy["requestContext"]["identity"]["apiKeyId"] = "later"
+    assert event["requestContext"]["identity"]["apiKeyId"] is None

@@ -83,3 +83,32 @@ def test_quota_resets_at_the_period_boundary_and_offset_applies_to_the_first_per
     now[0] += timedelta(minutes=2)  # next UTC day: full limit, no offset
     assert counter.used("p", "k", quota) == 0
     assert [counter.try_consume("p", "k", quota) for _ in range(4)] == [True, True, True, False]
+
+
+def test_daily_usage_reports_used_and_what_the_period_has_left_per_utc_day():
+    now = [datetime(2026, 11, 2, 9, 0, tzinfo=UTC)]
+    counter = QuotaCounter(clock=lambda: now[0])
+    quota = Quota(limit=10, period="MONTH", offset=2)  # the first month counted allows 8
+    assert all(counter.try_consume("p", "k", quota) for _ in range(3))
+    now[0] += timedelta(days=1)
+    assert all(counter.try_consume("p", "k", quota) for _ in range(2))
+    series = counter.daily_usage("p", "k", quota, date(2026, 11, 1), date(2026, 11, 4))
+    assert series == [(0, 8), (3, 5), (2, 3), (0, 3)]
+    assert counter.daily_usage("p", "k", quota, date(2026, 10, 1), date(2026, 10, 31)) is None
+    assert counter.daily_usage("p", "unused-key", quota, date(2026, 11, 1), date(2026, 11, 4)) is None
+    now[0] = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # a new month: the full limit, no offset
+    assert counter.try_consume("p", "k", quota)
+    assert counter.daily_usage("p", "k", quota, date(2026, 11, 30), date(2026, 12, 1)) == [(0, 3), (1, 9)]
+
+
+def test_daily_usage_counts_plans_without_a_quota_with_nothing_remaining():
+    counter = QuotaCounter(clock=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    assert counter.try_consume("p", "k", None)
+    assert counter.daily_usage("p", "k", None, date(2026, 11, 2), date(2026, 11, 2)) == [(1, 0)]
+
+
+def test_refused_requests_are_not_usage():
+    counter = QuotaCounter(clock=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    quota = Quota(limit=1, period="DAY")
+    assert [counter.try_consume("p", "k", quota) for _ in range(3)] == [True, False, False]
+    assert counter.daily_usage("p", "k", quota, date(2026, 11, 2), date(2026, 11, 2)) == [(1, 0)]
