@@ -144,7 +144,7 @@ def private_root(dest: Path) -> Path:
     shutil.copytree(
         TF_ROOT,
         root,
-        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock*"),
+        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock"),
     )
     for name in ("functions", "shared"):
         link = dest / name
