@@ -80,3 +80,25 @@ def test_a_stage_the_bootstrap_did_not_cover_is_refused_before_terraform_runs(tm
     proc = _deploy("--plan-only", "prod", settings=settings)
     assert proc.returncode == 2
     assert "no stage prod" in proc.stderr and "Initializing" not in proc.stdout + proc.stderr
+
+
+def test_plan_summary_shows_the_outcome_and_the_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "dev.tfplan"
+    (tmp_path / "dev.tfplan.txt").write_text(
+        "  # aws_sqs_queue.x will be created\nPlan: 1 to add, 0 to change, 0 to destroy.\n"
+    )
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "plan_summary.sh"), "dev", str(plan)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.startswith("### terraform plan: dev")
+    assert "**Plan: 1 to add, 0 to change, 0 to destroy.**" in out and "aws_sqs_queue.x" in out
+    missing = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "plan_summary.sh"), "dev", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "No plan was written" in missing
