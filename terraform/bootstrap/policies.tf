@@ -18,6 +18,8 @@ locals {
           "arn:${local.partition}:firehose:${local.home_region[s]}:${local.account_id}:deliverystream/${var.project}-${s}-*",
           "arn:${local.partition}:events:${local.home_region[s]}:${local.account_id}:rule/${var.project}-${s}-*",
           "arn:${local.partition}:cloudwatch:${local.home_region[s]}:${local.account_id}:alarm:${var.project}-${s}-*",
+          # The alarms Application Auto Scaling creates for the table's target tracking, in the caller's name.
+          "arn:${local.partition}:cloudwatch:${local.home_region[s]}:${local.account_id}:alarm:TargetTracking-table/${var.project}-${s}-*",
           "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.project}-${s}-*",
           "arn:${local.partition}:ssm:${local.home_region[s]}:${local.account_id}:parameter/${var.project}/${s}/*",
           "arn:${local.partition}:logs:${local.home_region[s]}:${local.account_id}:log-group:/aws/lambda/${var.project}-${s}-*",
