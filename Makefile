@@ -5,23 +5,28 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan
+
+.DEFAULT_GOAL := help
 
 $(STAMP): requirements/dev.txt requirements/layer.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+## venv: create .venv and install the pinned development requirements (every target does this first)
 venv: $(STAMP)
 
 ## test: lint, then the whole suite (unit, terraform, embedded-stack e2e, benchmark smoke)
 test: venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## lint: ruff check and ruff format --check
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+## format: ruff fix and format, terraform fmt
 format: venv
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
@@ -39,5 +44,27 @@ build: venv
 bench: venv
 	$(PY) -m benchmarks
 
+## clean: remove build output, local stack state and tool caches
 clean:
 	rm -rf build .local .pytest_cache .ruff_cache
+
+## help: list every target with what it does
+help:
+	@awk -F': ' '/^## [a-z-]+: /{sub(/^## /, ""); printf "  %-16s %s\n", $$1, substr($$0, length($$1) + 3)}' $(MAKEFILE_LIST)
+
+## tf-test: the Terraform tests alone (terraform test with a mocked provider, then plans and applies against moto)
+tf-test: venv
+	$(PY) -m pytest tests/terraform $(PYTEST_ARGS)
+
+## test-bootstrap: apply terraform/bootstrap against moto and keep a stage's state in its bucket (about 2 min)
+test-bootstrap: venv
+	BOOTSTRAP_APPLY=1 $(PY) -m pytest tests/terraform/test_bootstrap.py $(PYTEST_ARGS)
+
+## precommit: every pre-commit hook on every file (local hooks only, offline); install with .venv/bin/pre-commit install
+precommit: venv
+	$(VENV)/bin/pre-commit run --all-files
+
+## plan: a reviewable plan of an AWS stage, nothing applied: make plan STAGE=dev (scripts/deploy.sh --plan-only)
+plan:
+	@test -n "$(STAGE)" || { echo "usage: make plan STAGE=<dev|staging|prod>"; exit 2; }
+	scripts/deploy.sh --plan-only $(STAGE)

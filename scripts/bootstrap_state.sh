@@ -1,47 +1,40 @@
 #!/usr/bin/env bash
-# Create an S3 bucket (versioned, encrypted, private, TLS-only) and a DynamoDB lock table for
-# Terraform state, then write terraform/backend.s3.tfbackend so deploy.sh/destroy.sh use them.
-# Idempotent: existing resources are kept.
+# Once per AWS account, as an administrator: apply terraform/bootstrap (the state bucket and its
+# customer-managed key, the GitHub OIDC provider, a plan role, a deploy role and a permissions
+# boundary per stage), then write terraform/deploy.settings.json so that deploy.sh and destroy.sh keep
+# each stage's state in that bucket (S3 backend, use_lockfile). Re-running it converges.
 #
-#   scripts/bootstrap_state.sh <bucket-name> [region] [lock-table-name]
+#   scripts/bootstrap_state.sh <owner/repo> <admin-arn>[,<admin-arn>...] [region] [-- terraform apply args]
+#
+# The administrators (IAM role or user ARNs) are the only people who can read state besides the
+# stage roles: include the role you run this as (the bootstrap refuses otherwise). Extra arguments
+# after -- go to terraform apply, e.g. -- -var='stages=["prod"]' in an account of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bucket=${1:?usage: scripts/bootstrap_state.sh <bucket-name> [region] [lock-table-name]}
-region=${2:-${AWS_REGION:-eu-west-1}}
-table=${3:-terraform-locks}
-command -v aws >/dev/null || { echo "the AWS CLI (v2) is required" >&2; exit 2; }
+usage="usage: scripts/bootstrap_state.sh <owner/repo> <admin-arn>[,<admin-arn>...] [region] [-- terraform apply args]"
+repo=${1:?$usage}
+admins=${2:?$usage}
+shift 2
+region=${AWS_REGION:-eu-west-1}
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then region=$1; shift; fi
+[ "${1:-}" = "--" ] && shift
+command -v terraform >/dev/null || { echo "terraform is not on PATH" >&2; exit 2; }
 
-if ! aws s3api head-bucket --bucket "$bucket" 2>/dev/null; then
-  if [ "$region" = "us-east-1" ]; then
-    aws s3api create-bucket --bucket "$bucket" --region "$region"
-  else
-    aws s3api create-bucket --bucket "$bucket" --region "$region" \
-      --create-bucket-configuration "LocationConstraint=$region"
-  fi
-fi
-aws s3api put-bucket-versioning --bucket "$bucket" --versioning-configuration Status=Enabled
-aws s3api put-bucket-encryption --bucket "$bucket" --server-side-encryption-configuration \
-  '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"},"BucketKeyEnabled":true}]}'
-aws s3api put-public-access-block --bucket "$bucket" --public-access-block-configuration \
-  BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
-aws s3api put-bucket-policy --bucket "$bucket" --policy "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"DenyInsecureTransport\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":[\"arn:aws:s3:::$bucket\",\"arn:aws:s3:::$bucket/*\"],\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}"
+admins_json=$(python3 -c 'import json,sys; print(json.dumps([a.strip() for a in sys.argv[1].split(",") if a.strip()]))' "$admins")
+dir=terraform/bootstrap
+init=(init -input=false -lockfile=readonly)
+[ -n "${TF_PLUGIN_DIR:-}" ] && init+=("-plugin-dir=$TF_PLUGIN_DIR")
+terraform -chdir="$dir" "${init[@]}"
+terraform -chdir="$dir" apply -input=false \
+  -var="region=$region" -var="github_repository=$repo" -var="admin_principal_arns=$admins_json" "$@"
+terraform -chdir="$dir" output -json deploy_settings >terraform/deploy.settings.json
 
-if ! aws dynamodb describe-table --table-name "$table" --region "$region" >/dev/null 2>&1; then
-  aws dynamodb create-table --table-name "$table" --region "$region" \
-    --attribute-definitions AttributeName=LockID,AttributeType=S \
-    --key-schema AttributeName=LockID,KeyType=HASH --billing-mode PAY_PER_REQUEST \
-    --sse-specification Enabled=true
-  aws dynamodb wait table-exists --table-name "$table" --region "$region"
-fi
-
-cat >terraform/backend.s3.tfbackend <<CONF
-bucket               = "$bucket"
-key                  = "items/terraform.tfstate"
-workspace_key_prefix = "stages"
-region               = "$region"
-dynamodb_table       = "$table"
-encrypt              = true
-CONF
-echo "Wrote terraform/backend.s3.tfbackend; scripts/deploy.sh now keeps state in s3://$bucket/stages/<stage>/."
-echo "Existing local state? Run the first deploy with 'terraform init -migrate-state' as documented in docs/deploying.md."
+cat <<DONE
+Wrote terraform/deploy.settings.json: scripts/deploy.sh now keeps each stage's state in
+s3://$(python3 -c 'import json; print(json.load(open("terraform/deploy.settings.json"))["state"]["bucket"])')/stages/<stage>/.
+Next (docs/deploying.md#from-pull-request-to-prod):
+  gh variable set DEPLOY_SETTINGS < terraform/deploy.settings.json     # what the workflows read
+  GitHub environments dev, staging, prod: deployment branches = main; prod: required reviewers
+Existing local state of a stage? Migrate it once: docs/deploying.md#state.
+DONE

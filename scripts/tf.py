@@ -144,12 +144,12 @@ def private_root(dest: Path) -> Path:
     shutil.copytree(
         TF_ROOT,
         root,
-        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock*"),
+        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock"),
     )
-    for name in ("functions", "shared"):
+    for name in ("functions", "shared", "pyproject.toml"):
         link = dest / name
         if not link.exists():
-            link.symlink_to(ROOT / name, target_is_directory=True)
+            link.symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())
     return root
 
 

@@ -85,7 +85,8 @@ def render(module: Path) -> str:
 
 
 def modules() -> list[Path]:
-    return [TF_ROOT, *sorted(p for p in (TF_ROOT / "modules").iterdir() if (p / "main.tf").exists())]
+    roots = [TF_ROOT, TF_ROOT / "bootstrap"]
+    return [*roots, *sorted(p for p in (TF_ROOT / "modules").iterdir() if (p / "main.tf").exists())]
 
 
 def update(readme: Path, table: str) -> str:

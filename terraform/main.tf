@@ -13,9 +13,11 @@ locals {
   manifests = {
     for f in fileset(local.functions_dir, "*/function.json") : dirname(f) => jsondecode(file("${local.functions_dir}/${f}"))
   }
-  schemas_dir  = "${path.module}/../shared/apikit/schemas"
-  schemas      = { for f in fileset(local.schemas_dir, "*.json") : trimsuffix(f, ".json") => file("${local.schemas_dir}/${f}") }
-  table_spec   = jsondecode(file("${path.module}/../shared/apikit/table.json"))
+  schemas_dir = "${path.module}/../shared/apikit/schemas"
+  schemas     = { for f in fileset(local.schemas_dir, "*.json") : trimsuffix(f, ".json") => file("${local.schemas_dir}/${f}") }
+  table_spec  = jsondecode(file("${path.module}/../shared/apikit/table.json"))
+  # The release (pyproject.toml, CHANGELOG.md): a stage output and every function's SERVICE_VERSION.
+  version      = regex("(?m)^version\\s*=\\s*\"([^\"]+)\"", file("${path.module}/../pyproject.toml"))[0]
   artifact_dir = var.artifact_dir != null ? var.artifact_dir : "${path.module}/../build/lambda"
   build        = jsondecode(file("${local.artifact_dir}/manifest.json"))
 
@@ -118,6 +120,8 @@ module "audit" {
     expiration_days            = local.stage.audit.expiration_days
     noncurrent_expiration_days = local.stage.audit.noncurrent_expiration_days
   } : null
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 module "functions" {
@@ -163,7 +167,10 @@ module "functions" {
     CORS_ALLOWED_ORIGINS     = join(",", local.stage.api.cors_origins)
     POWERTOOLS_SERVICE_NAME  = var.project
     AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
+    SERVICE_VERSION          = local.version
   }
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 module "api" {
@@ -191,6 +198,8 @@ module "api" {
       invoke_arn    = module.functions.functions[k].alias_invoke_arn
     }
   }
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 module "alarms" {

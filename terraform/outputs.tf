@@ -3,6 +3,11 @@ output "stage" {
   value       = local.stage_name
 }
 
+output "version" {
+  description = "Release of the code and infrastructure this stage runs (pyproject.toml; changes: CHANGELOG.md)."
+  value       = local.version
+}
+
 output "region" {
   description = "AWS region of the stage."
   value       = local.stage.region

@@ -15,6 +15,12 @@ variable "artifact_dir" {
   default     = null
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role the stage creates: the bootstrap's <project>-<stage>-boundary, which deploy roles must attach (scripts/_tf_aws.sh sets it from terraform/deploy.settings.json). null: none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Extra default tags for every resource (Project, Stage and ManagedBy are always set)."
   type        = map(string)

@@ -1,14 +1,18 @@
 terraform {
-  required_version = ">= 1.5"
+  # 1.11: the S3 backend's use_lockfile (state locking without a DynamoDB table) is generally
+  # available, and `terraform test` has mock providers and override_module.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.100, < 7.0"
+      source = "hashicorp/aws"
+      # Only the tested line. .terraform.lock.hcl (committed) pins the exact version and the checksums
+      # of every platform's package; how to move to another line: docs/deploying.md#providers.
+      version = "~> 5.100.0"
     }
   }
 
   # Scripts pass -backend-config=workspace_dir=... (and path=...) so that `make run`, the tests and a
-  # user's AWS deploys never share state. scripts/bootstrap_state.sh shows the S3 alternative.
+  # user's AWS deploys never share state. AWS stages keep state in S3: scripts/bootstrap_state.sh.
   backend "local" {}
 }

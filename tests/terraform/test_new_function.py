@@ -18,6 +18,7 @@ pytestmark = pytest.mark.terraform
 def test_a_new_function_folder_is_planned_with_route_role_and_permission(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "functions", tmp_path / "functions", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "shared").symlink_to(ROOT / "shared", target_is_directory=True)
+    (tmp_path / "pyproject.toml").symlink_to(ROOT / "pyproject.toml")  # the release version Terraform reads
     shutil.copytree(
         TF_ROOT, tmp_path / "terraform", ignore=shutil.ignore_patterns(".terraform", "zz_*", "*.tfstate*")
     )

@@ -34,7 +34,8 @@ resource "aws_cloudwatch_log_group" "access" {
 resource "aws_iam_role" "cloudwatch" {
   count = var.manage_account_role ? 1 : 0
 
-  name = "${var.name_prefix}-apigateway-cloudwatch"
+  name                 = "${var.name_prefix}-apigateway-cloudwatch"
+  permissions_boundary = var.permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

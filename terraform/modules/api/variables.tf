@@ -125,3 +125,9 @@ variable "custom_domain" {
   })
   default = null
 }
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (null: none)."
+  type        = string
+  default     = null
+}

@@ -44,8 +44,9 @@ resource "aws_cloudwatch_log_stream" "firehose" {
 }
 
 resource "aws_iam_role" "firehose" {
-  name        = "${var.name_prefix}-audit-firehose"
-  description = "Lets the audit delivery stream write to the audit bucket"
+  name                 = "${var.name_prefix}-audit-firehose"
+  description          = "Lets the audit delivery stream write to the audit bucket"
+  permissions_boundary = var.permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

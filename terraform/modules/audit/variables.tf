@@ -72,3 +72,9 @@ variable "dlq_retention_seconds" {
   type        = number
   default     = 1209600
 }
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (null: none)."
+  type        = string
+  default     = null
+}

@@ -55,8 +55,9 @@ locals {
 resource "aws_iam_role" "this" {
   for_each = local.functions
 
-  name        = "${var.name_prefix}-${each.key}"
-  description = "Execution role of ${var.name_prefix}-${each.key}"
+  name                 = "${var.name_prefix}-${each.key}"
+  description          = "Execution role of ${var.name_prefix}-${each.key}"
+  permissions_boundary = var.permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -47,7 +47,7 @@ variable "environment_values" {
 }
 
 variable "common_environment" {
-  description = "Environment every function gets (STAGE, LOG_LEVEL, CORS_ALLOWED_ORIGINS, POWERTOOLS_SERVICE_NAME, AWS_XRAY_CONTEXT_MISSING)."
+  description = "Environment every function gets (STAGE, LOG_LEVEL, CORS_ALLOWED_ORIGINS, POWERTOOLS_SERVICE_NAME, AWS_XRAY_CONTEXT_MISSING, SERVICE_VERSION)."
   type        = map(string)
   default     = {}
 }
@@ -82,4 +82,10 @@ variable "dlq_retention_seconds" {
   description = "Message retention of the asynchronous functions' dead-letter queues (max 14 days)."
   type        = number
   default     = 1209600
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (null: none)."
+  type        = string
+  default     = null
 }

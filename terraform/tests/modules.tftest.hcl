@@ -1,0 +1,272 @@
+# Each module's own logic with synthetic inputs and a mocked AWS provider: manifests -> functions,
+# roles, routes, queues and stream mappings; stage tiers -> usage plans and keys; per-stage
+# thresholds -> alarms. Run once, in the `local` workspace (tests/terraform/test_tftest.py).
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+
+  # Three shapes of manifest: behind the API, fed by the table's stream, invoked asynchronously.
+  manifests = {
+    get_item = {
+      handler     = "handler.handler", runtime = "python3.12", timeout = 10, memory_size = 256
+      route       = { method = "get", path = "/items/{id}" }
+      environment = ["TABLE_NAME"]
+      permissions = [{ actions = ["dynamodb:GetItem"], resource = "table" }]
+    }
+    audit_stream = {
+      handler     = "handler.handler", runtime = "python3.12", timeout = 60, memory_size = 256
+      environment = []
+      permissions = [
+        { actions = ["dynamodb:GetRecords", "dynamodb:DescribeStream"], resource = "table_stream" },
+        { actions = ["sqs:SendMessage"], resource = "audit_dlq" },
+      ]
+      events = {
+        dynamodb_stream = {
+          batch_size              = 50, bisect_batch_on_function_error = true, maximum_retry_attempts = 5,
+          function_response_types = ["ReportBatchItemFailures"], on_failure = "audit_dlq"
+        }
+      }
+    }
+    nightly = {
+      handler     = "handler.handler", runtime = "python3.12", timeout = 30, memory_size = 128
+      permissions = [{ actions = ["dynamodb:Query"], resource = "table_indexes" }]
+    }
+  }
+
+  resource_arns = {
+    table         = ["arn:aws:dynamodb:eu-west-1:123456789012:table/items-test-items"]
+    table_indexes = ["arn:aws:dynamodb:eu-west-1:123456789012:table/items-test-items/index/GSI1"]
+    table_stream  = ["arn:aws:dynamodb:eu-west-1:123456789012:table/items-test-items/stream/2026-01-01T00:00:00.000"]
+    audit_dlq     = ["arn:aws:sqs:eu-west-1:123456789012:items-test-audit-dlq"]
+  }
+}
+
+run "functions_follow_their_manifests" {
+  # apply (mocked): role policies name the log groups' ARNs, known only after they exist.
+  command = apply
+
+  module {
+    source = "./modules/functions"
+  }
+
+  variables {
+    name_prefix        = "items-test"
+    artifacts          = { for k in keys(var.manifests) : k => { path = "versions.tf", bucket = "b", key = "${k}.zip", version_id = "1" } }
+    destination_arns   = { audit_dlq = "arn:aws:sqs:eu-west-1:123456789012:items-test-audit-dlq" }
+    environment_values = { TABLE_NAME = "items-test-items" }
+    common_environment = { STAGE = "test" }
+    concurrency = {
+      defaults  = { reserved_concurrency = 5, provisioned_concurrency = 0 }
+      overrides = { get_item = { provisioned_concurrency = 2, reserved_concurrency = 20 } }
+    }
+  }
+
+  assert {
+    condition = jsonencode(jsondecode(aws_iam_role_policy.this["get_item"].policy).Statement[0]) == jsonencode({
+      Sid = "Manifest0", Effect = "Allow", Action = ["dynamodb:GetItem"], Resource = var.resource_arns.table
+    })
+    error_message = "get_item's role must allow exactly its manifest's action on the table: ${aws_iam_role_policy.this["get_item"].policy}"
+  }
+  assert {
+    condition     = jsonencode([for s in jsondecode(aws_iam_role_policy.this["get_item"].policy).Statement : s.Sid]) == jsonencode(["Manifest0", "Logs", "XRay", "KmsViaServices"])
+    error_message = "Beyond the manifest, a role gets only its logs, X-Ray and the stage key through its services."
+  }
+  assert {
+    condition = jsonencode(one([for s in jsondecode(aws_iam_role_policy.this["nightly"].policy).Statement : s.Condition.StringEquals["kms:ViaService"] if s.Sid == "KmsViaServices"])) == jsonencode([
+      "dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com",
+    ])
+    error_message = "KMS use follows the services a function calls (and its DLQ's)."
+  }
+  assert {
+    condition     = jsonencode(keys(output.routes)) == jsonencode(["get_item"]) && output.routes.get_item.method == "GET" && output.routes.get_item.api_key_required
+    error_message = "Only routed manifests become routes (method upper-cased, API key required by default): ${jsonencode(output.routes)}"
+  }
+  assert {
+    condition     = jsonencode([keys(aws_sqs_queue.async_dlq), keys(aws_lambda_function_event_invoke_config.this)]) == jsonencode([["nightly"], ["nightly"]])
+    error_message = "Only asynchronously invoked functions get a DLQ and an event invoke config."
+  }
+  assert {
+    condition = (
+      jsonencode(keys(aws_lambda_event_source_mapping.dynamodb_stream)) == jsonencode(["audit_stream"])
+      && aws_lambda_event_source_mapping.dynamodb_stream["audit_stream"].batch_size == 50
+      && aws_lambda_event_source_mapping.dynamodb_stream["audit_stream"].bisect_batch_on_function_error
+      && aws_lambda_event_source_mapping.dynamodb_stream["audit_stream"].maximum_retry_attempts == 5
+      && one(one(aws_lambda_event_source_mapping.dynamodb_stream["audit_stream"].destination_config).on_failure).destination_arn == "arn:aws:sqs:eu-west-1:123456789012:items-test-audit-dlq"
+    )
+    error_message = "The stream mapping takes its settings from the manifest."
+  }
+  assert {
+    condition     = jsonencode(keys(aws_lambda_provisioned_concurrency_config.live)) == jsonencode(["get_item"]) && aws_lambda_provisioned_concurrency_config.live["get_item"].provisioned_concurrent_executions == 2
+    error_message = "Provisioned concurrency only where the stage asks for it, on the live alias."
+  }
+  assert {
+    condition     = aws_lambda_function.this["get_item"].reserved_concurrent_executions == 20 && aws_lambda_function.this["nightly"].reserved_concurrent_executions == 5
+    error_message = "Reserved concurrency: the override, else the stage default."
+  }
+  assert {
+    condition     = jsonencode(one(aws_lambda_function.this["get_item"].environment).variables) == jsonencode({ STAGE = "test", TABLE_NAME = "items-test-items" })
+    error_message = "A function's environment is the common one plus exactly the names its manifest lists."
+  }
+  # SnapStart and provisioned concurrency exclusivity (per function, per stage): its runs go here.
+}
+
+run "a_manifest_naming_an_unknown_resource_is_refused" {
+  command = plan
+
+  module {
+    source = "./modules/functions"
+  }
+
+  variables {
+    name_prefix        = "items-test"
+    manifests          = { bad = merge(var.manifests.get_item, { permissions = [{ actions = ["dynamodb:GetItem"], resource = "no_such_thing" }] }) }
+    artifacts          = { bad = { path = "versions.tf", bucket = "b", key = "bad.zip", version_id = "1" } }
+    environment_values = { TABLE_NAME = "t" }
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "a_manifest_naming_an_unknown_environment_value_is_refused" {
+  command = plan
+
+  module {
+    source = "./modules/functions"
+  }
+
+  variables {
+    name_prefix        = "items-test"
+    manifests          = { bad = merge(var.manifests.get_item, { environment = ["NO_SUCH_VALUE"] }) }
+    artifacts          = { bad = { path = "versions.tf", bucket = "b", key = "bad.zip", version_id = "1" } }
+    environment_values = { TABLE_NAME = "t" }
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "usage_plans_and_keys_follow_the_prod_tiers" {
+  command = apply
+
+  module {
+    source = "./modules/api"
+  }
+
+  variables {
+    name_prefix  = "items-prod"
+    stage_name   = "prod"
+    routes       = { get_item = { method = "GET", path = "/items/{id}" } }
+    targets      = { get_item = { function_name = "items-prod-get_item", alias_name = "live", invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-get_item:live/invocations" } }
+    schemas      = {}
+    throttle     = { rate_limit = 1000, burst_limit = 2000 }
+    usage_plans  = jsondecode(file("stages/prod.json")).usage_plans
+    partners     = jsondecode(file("stages/prod.json")).partners
+    cors_origins = ["https://partners.example.com"]
+  }
+
+  assert {
+    condition = alltrue([
+      for tier, plan in var.usage_plans : (
+        one(aws_api_gateway_usage_plan.this[tier].throttle_settings).rate_limit == plan.throttle.rate_limit
+        && one(aws_api_gateway_usage_plan.this[tier].throttle_settings).burst_limit == plan.throttle.burst_limit
+        && one(aws_api_gateway_usage_plan.this[tier].quota_settings).limit == plan.quota.limit
+        && one(aws_api_gateway_usage_plan.this[tier].quota_settings).period == plan.quota.period
+      )
+    ])
+    error_message = "Each tier's usage plan has the stage file's throttle and quota."
+  }
+  assert {
+    condition     = jsonencode(keys(aws_api_gateway_api_key.this)) == jsonencode(keys(var.partners)) && alltrue([for p, tier in var.partners : aws_api_gateway_usage_plan_key.this[p].usage_plan_id == aws_api_gateway_usage_plan.this[tier].id])
+    error_message = "One key per partner, in its own tier's plan."
+  }
+  assert {
+    condition     = aws_api_gateway_method.this["get_item"].api_key_required
+    error_message = "Routes require the partner's API key."
+  }
+}
+
+run "a_partner_on_an_unknown_plan_is_refused" {
+  command = plan
+
+  module {
+    source = "./modules/api"
+  }
+
+  variables {
+    name_prefix = "items-prod"
+    stage_name  = "prod"
+    routes      = {}
+    targets     = {}
+    schemas     = {}
+    throttle    = { rate_limit = 1, burst_limit = 1 }
+    usage_plans = jsondecode(file("stages/prod.json")).usage_plans
+    partners    = { partner-x = "platinum" }
+  }
+
+  expect_failures = [aws_api_gateway_api_key.this]
+}
+
+run "prod_alarms_use_prod_thresholds" {
+  command = plan
+
+  module {
+    source = "./modules/alarms"
+  }
+
+  variables {
+    name_prefix           = "items-prod"
+    function_names        = ["items-prod-get_item", "items-prod-audit_stream"]
+    stream_function_names = ["items-prod-audit_stream"]
+    api_name              = "items-prod"
+    api_stage_name        = "prod"
+    table_name            = "items-prod-items"
+    delivery_stream_name  = "items-prod-audit"
+    dlq_names             = ["items-prod-audit-dlq"]
+    thresholds            = { for k, v in jsondecode(file("stages/prod.json")).alarms : k => v if k != "email" }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 2 * 2 + 1 + 4 + 1
+    error_message = "Alarms: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["api-latency-p99"].threshold == var.thresholds.api_latency_p99_ms && aws_cloudwatch_metric_alarm.this["api-latency-p99"].extended_statistic == "p99"
+    error_message = "The API latency alarm watches p99 at the stage's threshold."
+  }
+  assert {
+    condition     = alltrue([for a in values(aws_cloudwatch_metric_alarm.this) : a.period == var.thresholds.period_seconds && a.evaluation_periods == var.thresholds.evaluation_periods])
+    error_message = "Every alarm uses the stage's period and evaluation periods."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["iterator-age-items-prod-audit_stream"].threshold == var.thresholds.iterator_age_ms
+    error_message = "Stream consumers alarm on iterator age."
+  }
+}
+
+run "dev_alarms_use_dev_thresholds" {
+  command = plan
+
+  module {
+    source = "./modules/alarms"
+  }
+
+  variables {
+    name_prefix           = "items-dev"
+    function_names        = ["items-dev-get_item"]
+    stream_function_names = []
+    api_name              = "items-dev"
+    api_stage_name        = "dev"
+    table_name            = "items-dev-items"
+    delivery_stream_name  = "items-dev-audit"
+    dlq_names             = ["items-dev-audit-dlq"]
+    thresholds            = { for k, v in jsondecode(file("stages/dev.json")).alarms : k => v if k != "email" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["api-latency-p99"].threshold == var.thresholds.api_latency_p99_ms && aws_cloudwatch_metric_alarm.this["api-5xx"].period == var.thresholds.period_seconds
+    error_message = "dev's alarms take dev's thresholds."
+  }
+}

@@ -1,0 +1,111 @@
+"""`terraform test` with a mocked AWS provider: the root module in every stage's workspace, each
+module's logic (manifests -> functions, roles, routes; tiers -> usage plans; thresholds -> alarms),
+the stage guard, and the bootstrap. Seconds, not minutes: no moto; plans and applies against moto
+(test_plan.py, test_apply.py) stay for what needs a real API. The .tftest.hcl files say what they
+check; this runs them, in a private copy of the root module, two at a time."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from scripts import tf
+from tests.terraform.harness import STAGES, artifacts, session_dir
+
+pytestmark = pytest.mark.terraform
+
+# Stage files only this test writes (into its private copy): what the guard must refuse.
+REFUSED_STAGES = {
+    "emulated-provisioned": lambda s: {
+        **s,
+        "functions": {**s["functions"], "defaults": {"provisioned_concurrency": 1}},
+    },
+    "emulated-autoscaling": lambda s: {
+        **s,
+        "table": {
+            **s["table"],
+            "billing_mode": "PROVISIONED",
+            "autoscaling": {k: {"min": 1, "max": 2, "target_utilization": 70} for k in ("read", "write")},
+        },
+    },
+}
+# workspace -> the test files that run there.
+RUNS: dict[str, tuple[str, ...]] = {
+    **{stage: ("tests/stages.tftest.hcl",) for stage in STAGES},
+    "local": ("tests/stages.tftest.hcl", "tests/modules.tftest.hcl"),
+    **{ws: ("tests/guard.tftest.hcl",) for ws in ("default", *REFUSED_STAGES)},
+}
+
+
+def _init(directory: Path, data_dir: Path) -> tf.Terraform:
+    runner = tf.Terraform(data_dir=data_dir, state_dir=data_dir, root=directory)
+    args = ["init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"]
+    if tf.plugin_dir():
+        args.append(f"-plugin-dir={tf.plugin_dir()}")
+    runner.run(*args)
+    return runner
+
+
+@functools.cache
+def _root() -> tf.Terraform:
+    root = tf.private_root(session_dir() / "tftest")
+    local = json.loads((root / "stages" / "local.json").read_text())
+    for name, change in REFUSED_STAGES.items():
+        (root / "stages" / f"{name}.json").write_text(json.dumps(change(local)))
+    return _init(root, session_dir() / "tftest-data")
+
+
+def _test(
+    runner: tf.Terraform, workspace: str, files: tuple[str, ...], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    filters = [f"-filter={f}" for f in files]
+    env = {**runner.env, "TF_WORKSPACE": workspace}
+    return tf.Terraform(runner.data_dir, runner.state_dir, runner.root, env).run(
+        "test", "-no-color", *filters, *extra, check=False
+    )
+
+
+@functools.cache
+def _results() -> dict[str, subprocess.CompletedProcess[str]]:
+    runner = _root()
+    bundled = {ws: artifacts(bundle_layer=ws == "localstack") for ws in RUNS}
+
+    def run(workspace: str) -> subprocess.CompletedProcess[str]:
+        if workspace == "bootstrap":
+            boot = _init(runner.root / "bootstrap", session_dir() / "tftest-bootstrap")
+            return tf.Terraform(boot.data_dir, boot.state_dir, boot.root).run(
+                "test", "-no-color", check=False
+            )
+        return _test(runner, workspace, RUNS[workspace], f"-var=artifact_dir={bundled[workspace]}")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        names = ["bootstrap", *RUNS]
+        return dict(zip(names, pool.map(run, names), strict=True))
+
+
+def _assert_passed(proc: subprocess.CompletedProcess[str]) -> None:
+    out = proc.stdout + proc.stderr
+    summary = re.search(r"(\d+) passed, (\d+) failed(?:, (\d+) skipped)?", out)
+    assert proc.returncode == 0 and summary, out[-6000:]
+    assert int(summary.group(1)) > 0 and summary.group(2) == "0" and not summary.group(3), out[-6000:]
+
+
+@pytest.mark.parametrize("workspace", sorted(RUNS))
+def test_root_module(workspace: str) -> None:
+    _assert_passed(_results()[workspace])
+
+
+def test_bootstrap() -> None:
+    _assert_passed(_results()["bootstrap"])
+
+
+def test_every_test_file_runs_somewhere() -> None:
+    root = Path(__file__).resolve().parents[2] / "terraform" / "tests"
+    files = {f"tests/{p.name}" for p in root.glob("*.tftest.hcl")}
+    assert files == {f for fs in RUNS.values() for f in fs}, "a .tftest.hcl file that no workspace runs"
