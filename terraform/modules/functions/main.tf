@@ -1,7 +1,9 @@
 data "aws_region" "this" {}
+data "aws_caller_identity" "this" {}
 
 locals {
-  region = data.aws_region.this.name
+  region     = data.aws_region.this.name
+  account_id = data.aws_caller_identity.this.account_id
 
   # One entry per manifest; everything the resources below need, with defaults applied.
   functions = {
@@ -15,8 +17,10 @@ locals {
       permissions = try(m.permissions, [])
       route       = try(m.route, null)
       stream      = try(m.events.dynamodb_stream, null)
+      schedule    = try(m.events.schedule, null)
       # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
-      # destination): invoked asynchronously, so it gets a DLQ and an event invoke config.
+      # destination): invoked asynchronously (by a schedule, say), so it gets a DLQ and an event
+      # invoke config.
       async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
@@ -27,8 +31,24 @@ locals {
     }
   }
 
+  # Each manifest permission's IAM condition: the manifest's own, as written; S3 grants are also held
+  # to buckets of this account (s3:ResourceAccount), so that a bucket deleted and re-created elsewhere
+  # under the same name never receives our objects (Lambda's advice for on-failure buckets).
+  conditions = {
+    for k, f in local.functions : k => [
+      for p in f.permissions : merge(
+        try(p.condition, {}),
+        {
+          for op, keys in { StringEquals = merge(try(p.condition.StringEquals, {}), { "s3:ResourceAccount" = local.account_id }) } :
+          op => keys if alltrue([for a in p.actions : startswith(a, "s3:")])
+        },
+      )
+    ]
+  }
+
   async_functions  = { for k, f in local.functions : k => f if f.async }
   stream_functions = { for k, f in local.functions : k => f if f.stream != null }
+  scheduled        = { for k, f in local.functions : k => f if f.schedule != null }
   provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
 
   unknown_resources = distinct(flatten([
@@ -79,12 +99,15 @@ resource "aws_iam_role_policy" "this" {
     Version = "2012-10-17"
     Statement = concat(
       [
-        for i, p in each.value.permissions : {
-          Sid      = "Manifest${i}"
-          Effect   = "Allow"
-          Action   = sort(p.actions)
-          Resource = var.resource_arns[p.resource]
-        }
+        for i, p in each.value.permissions : merge(
+          {
+            Sid      = "Manifest${i}"
+            Effect   = "Allow"
+            Action   = sort(p.actions)
+            Resource = var.resource_arns[p.resource]
+          },
+          { for k, v in { Condition = local.conditions[each.key][i] } : k => v if length(v) > 0 },
+        )
       ],
       [
         {
@@ -241,6 +264,15 @@ resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
   parallelization_factor             = try(each.value.stream.parallelization_factor, 1)
   function_response_types            = try(each.value.stream.function_response_types, [])
 
+  # EventCount: PolledEventCount, OnFailureDestinationDeliveredEventCount, DroppedEventCount... per
+  # mapping (dimension EventSourceMappingUUID), which the alarms watch.
+  dynamic "metrics_config" {
+    for_each = length(try(each.value.stream.metrics, [])) == 0 ? [] : [each.value.stream.metrics]
+    content {
+      metrics = metrics_config.value
+    }
+  }
+
   dynamic "destination_config" {
     for_each = try(each.value.stream.on_failure, null) == null ? [] : [var.destination_arns[each.value.stream.on_failure]]
     content {
@@ -251,4 +283,33 @@ resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
   }
 
   depends_on = [aws_iam_role_policy.this]
+}
+
+# Scheduled functions: an EventBridge rule per manifest events.schedule (rate(...) or cron(...)),
+# invoking the live alias asynchronously; the permission admits that rule only.
+resource "aws_cloudwatch_event_rule" "schedule" {
+  for_each = local.scheduled
+
+  name                = "${var.name_prefix}-${each.key}"
+  description         = "Runs ${var.name_prefix}-${each.key} on ${each.value.schedule}"
+  schedule_expression = each.value.schedule
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  for_each = local.scheduled
+
+  rule      = aws_cloudwatch_event_rule.schedule[each.key].name
+  target_id = "live"
+  arn       = aws_lambda_alias.live[each.key].arn
+}
+
+resource "aws_lambda_permission" "schedule" {
+  for_each = local.scheduled
+
+  statement_id  = "AllowEventBridgeSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[each.key].function_name
+  qualifier     = aws_lambda_alias.live[each.key].name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule[each.key].arn
 }
