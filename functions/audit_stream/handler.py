@@ -122,16 +122,24 @@ def _deliver(records: list[dict[str, Any]], context: Any) -> tuple[set[str], dic
 
 
 def _canary_metrics(delivered: list[dict[str, Any]]) -> None:
-    """One CanaryAuditDelivered datapoint (and its latency) per heartbeat Firehose accepted."""
+    """One CanaryAuditDelivered datapoint (and its latency) per heartbeat Firehose accepted.
+
+    Never raises: the events are already in Firehose, and failing the batch now would only send them
+    again. A missing datapoint is what the alarm is for.
+    """
     if not delivered:
         return
-    now_ms = time.time() * 1000
-    for event in delivered:
-        metrics.add_metric(name="CanaryAuditDelivered", unit=MetricUnit.Count, value=1)
-        written = event.get("writtenAt")
-        if isinstance(written, int | float):
-            metrics.add_metric(
-                name="CanaryAuditLatency", unit=MetricUnit.Milliseconds, value=max(0.0, now_ms - written)
-            )
-        log.info("canary audited", extra={"heartbeat_id": event.get("heartbeatId")})
-    metrics.flush_metrics()
+    try:
+        now_ms = time.time() * 1000
+        for event in delivered:
+            metrics.add_metric(name="CanaryAuditDelivered", unit=MetricUnit.Count, value=1)
+            written = event.get("writtenAt")
+            if isinstance(written, int | float):
+                metrics.add_metric(
+                    name="CanaryAuditLatency", unit=MetricUnit.Milliseconds, value=max(0.0, now_ms - written)
+                )
+            log.info("canary audited", extra={"heartbeat_id": event.get("heartbeatId")})
+        metrics.flush_metrics()
+    except Exception:
+        log.exception("could not emit the canary metrics")
+        metrics.clear_metrics()

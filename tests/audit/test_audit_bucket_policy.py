@@ -97,7 +97,9 @@ def test_only_the_writer_role_may_put_objects_in_the_audit_bucket() -> None:
         sts = boto3.client("sts", region_name=REGION)
 
         def as_role(name: str) -> Any:
-            creds = sts.assume_role(RoleArn=f"arn:aws:iam::123456789012:role/{name}", RoleSessionName="session")
+            creds = sts.assume_role(
+                RoleArn=f"arn:aws:iam::123456789012:role/{name}", RoleSessionName="session"
+            )
             c = creds["Credentials"]
             return boto3.client(
                 "s3",
