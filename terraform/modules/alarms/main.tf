@@ -18,14 +18,6 @@ locals {
         period      = local.canary_period, evaluation_periods = 1, treat_missing_data = "breaching", actions = true
       }
     },
-    {
-      "audit-canary-missing" = {
-        namespace   = var.canary.namespace, metric = var.canary.metric, statistic = "Sum", extended_statistic = null
-        dimensions  = var.canary.dimensions, comparison = "LessThanThreshold", threshold = 1
-        description = "No canary heartbeat's audit record reached Firehose for ${var.canary.window_minutes} min (part of audit-canary)"
-        period      = local.canary_period, evaluation_periods = 1, treat_missing_data = "breaching", actions = false
-      }
-    },
   )
 
   # Records the stream consumers gave up on, and whether they reached the failure bucket. Absence
@@ -59,8 +51,8 @@ locals {
       "firehose-freshness" = {
         namespace   = "AWS/Firehose", metric = "DeliveryToS3.DataFreshness", statistic = "Maximum", extended_statistic = null
         dimensions  = { DeliveryStreamName = var.delivery_stream_name }, comparison = "GreaterThanOrEqualToThreshold", threshold = local.canary_period
-        description = "Firehose holds an audit record older than ${var.canary.window_minutes} min that is not in S3 yet (part of audit-canary)"
-        period      = local.common.period, evaluation_periods = 1, treat_missing_data = "notBreaching", actions = false
+        description = "Firehose holds an audit record older than ${var.canary.window_minutes} min that is not in S3 yet"
+        period      = local.common.period, evaluation_periods = 1, treat_missing_data = "notBreaching", actions = true
       }
     },
   )
@@ -165,17 +157,53 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   ok_actions          = each.value.actions ? [aws_sns_topic.this.arn] : []
 }
 
-# The end-to-end audit alarm: a canary heartbeat's audit record has not reached S3 in time. Either no
-# heartbeat reached Firehose within the window (the table, stream, mapping or consumer is stuck: no
-# datapoint counts as breaching), or Firehose holds a record older than the window (it is not writing
-# to S3). DeliveryToS3.DataFreshness is the age of the oldest record not yet in S3, so while it stays
-# below the window, every heartbeat that reached Firehose is in S3 within the window.
-resource "aws_cloudwatch_composite_alarm" "audit_canary" {
+# The end-to-end audit alarm: a canary heartbeat's audit record has not reached S3 in time. Over each
+# window it is 1 (ALARM) when no heartbeat reached Firehose (the table, stream, mapping or consumer is
+# stuck; FILL turns the missing datapoint into 0) or when Firehose held a record older than the window
+# (it is not writing to S3). DeliveryToS3.DataFreshness is the age of the oldest record not yet in S3,
+# so while it stays below the window, every heartbeat that reached Firehose is in S3 within it. No
+# datapoint at all is breaching too. (Metric math, not a composite alarm: one alarm, and moto can
+# store it.)
+resource "aws_cloudwatch_metric_alarm" "audit_canary" {
   count = var.canary == null ? 0 : 1
 
-  alarm_name        = "${var.name_prefix}-audit-canary"
-  alarm_description = "An audit canary heartbeat did not reach S3 within ${var.canary.window_minutes} min: audit records are not being delivered"
-  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.this["audit-canary-missing"].alarm_name}\") OR ALARM(\"${aws_cloudwatch_metric_alarm.this["firehose-freshness"].alarm_name}\")"
-  alarm_actions     = [aws_sns_topic.this.arn]
-  ok_actions        = [aws_sns_topic.this.arn]
+  alarm_name          = "${var.name_prefix}-audit-canary"
+  alarm_description   = "No audit canary heartbeat reached S3 within ${var.canary.window_minutes} min: audit records are not being delivered"
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+
+  metric_query {
+    id          = "late"
+    expression  = "IF(FILL(delivered, 0) < 1 OR FILL(freshness, 0) >= ${local.canary_period}, 1, 0)"
+    label       = "Canary heartbeat not in S3 within the window"
+    return_data = true
+  }
+
+  metric_query {
+    id = "delivered"
+
+    metric {
+      namespace   = var.canary.namespace
+      metric_name = var.canary.metric
+      dimensions  = var.canary.dimensions
+      period      = local.canary_period
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "freshness"
+
+    metric {
+      namespace   = "AWS/Firehose"
+      metric_name = "DeliveryToS3.DataFreshness"
+      dimensions  = { DeliveryStreamName = var.delivery_stream_name }
+      period      = local.canary_period
+      stat        = "Maximum"
+    }
+  }
 }
