@@ -1,5 +1,6 @@
 data "aws_region" "this" {}
 data "aws_caller_identity" "this" {}
+data "aws_partition" "this" {}
 
 locals {
   region     = data.aws_region.this.name
@@ -19,8 +20,9 @@ locals {
       stream      = try(m.events.dynamodb_stream, null)
       schedule    = try(m.events.schedule, null)
       # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
-      # destination): invoked asynchronously (by a schedule, say), so it gets a DLQ and an event
-      # invoke config.
+      # destination): invoked asynchronously (by a schedule, say), so it gets a queue and an event
+      # invoke config whose on-failure destination it is (Lambda's DeadLetterConfig carries only the
+      # event; the destination gets the whole invocation record, and moto stores no DeadLetterConfig).
       async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
@@ -46,7 +48,12 @@ locals {
     ]
   }
 
-  async_functions  = { for k, f in local.functions : k => f if f.async }
+  async_functions = { for k, f in local.functions : k => f if f.async }
+  # Known before the queues exist, so that role policies (which every function waits for) need not
+  # wait for SQS's ~25 s attribute settling; each queue's postcondition proves its real ARN matches.
+  async_dlq_arns = {
+    for k, _ in local.async_functions : k => "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-${k}-dlq"
+  }
   stream_functions = { for k, f in local.functions : k => f if f.stream != null }
   scheduled        = { for k, f in local.functions : k => f if f.schedule != null }
   provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
@@ -135,7 +142,7 @@ resource "aws_iam_role_policy" "this" {
           Sid      = "AsyncDlq"
           Effect   = "Allow"
           Action   = ["sqs:SendMessage"]
-          Resource = aws_sqs_queue.async_dlq[each.key].arn
+          Resource = local.async_dlq_arns[each.key]
         }
       ] : [],
     )
@@ -163,12 +170,19 @@ resource "aws_sqs_queue" "async_dlq" {
   name                      = "${var.name_prefix}-${each.key}-dlq"
   message_retention_seconds = var.dlq_retention_seconds
   kms_master_key_id         = var.kms_key_arn
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.async_dlq_arns[each.key]
+      error_message = "The DLQ's ARN is ${self.arn}, not the ${local.async_dlq_arns[each.key]} that the role policy names."
+    }
+  }
 }
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:No VPC resources to reach; DynamoDB, SSM and Firehose are public AWS endpoints reached over TLS.
   #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile per account; artifacts are built reproducibly and hashed instead.
-  #checkov:skip=CKV_AWS_116:Only asynchronously invoked functions get a DLQ (dynamic block); API and stream-mapped functions report failures to the caller or the mapping's on-failure queue.
+  #checkov:skip=CKV_AWS_116:Failed asynchronous events go to an on-failure destination (event invoke config: the whole invocation record), not a DLQ; API and stream-mapped functions report failures to the caller or the mapping's destination.
   for_each = local.functions
 
   function_name                  = "${var.name_prefix}-${each.key}"
@@ -197,13 +211,6 @@ resource "aws_lambda_function" "this" {
       var.common_environment,
       { for n in each.value.env_names : n => var.environment_values[n] },
     )
-  }
-
-  dynamic "dead_letter_config" {
-    for_each = each.value.async ? [aws_sqs_queue.async_dlq[each.key].arn] : []
-    content {
-      target_arn = dead_letter_config.value
-    }
   }
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
