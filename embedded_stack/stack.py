@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources import StreamPollers
+from embedded_stack.event_sources import ScheduledRules, StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 from embedded_stack.moto_server import usage as moto_usage
@@ -70,6 +70,7 @@ def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> 
         "stage": outputs.get("stage", STAGE),
         "table_name": outputs.get("table_name"),
         "audit_bucket": outputs.get("audit_bucket"),
+        "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
         "partners": partners,
     }
@@ -86,6 +87,7 @@ class StackHandle:
     gateway: Any
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
+    schedules: ScheduledRules | None = None
     _stopped: bool = False
 
     @property
@@ -103,6 +105,8 @@ class StackHandle:
         if self.gateway is not None:
             moto_usage.set_provider(None)
             self.gateway.stop()
+        if self.schedules is not None:
+            self.schedules.stop(timeout_s=0)
         self.pollers.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
@@ -195,7 +199,7 @@ def start_stack(
     t = time.monotonic()
     moto = start_moto(aws_port)
     timings["moto_s"] = time.monotonic() - t
-    runner = pollers = gateway = None
+    runner = pollers = gateway = schedules = None
     try:
         region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
         python, is_lambda_runtime = runtime.result()
@@ -214,6 +218,7 @@ def start_stack(
         timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
+        schedules = ScheduledRules(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
             moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
@@ -224,6 +229,8 @@ def start_stack(
     except BaseException:
         if gateway is not None:
             gateway.stop()
+        if schedules is not None:
+            schedules.stop(timeout_s=0)
         if pollers is not None:
             pollers.stop()
         if runner is not None:
@@ -243,6 +250,7 @@ def start_stack(
         gateway=gateway,
         timings=timings,
         state_dir=state_dir,
+        schedules=schedules,
     )
 
 

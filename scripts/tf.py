@@ -33,6 +33,7 @@ SERVICES = (
     "applicationautoscaling",
     "cloudwatch",
     "dynamodb",
+    "events",
     "firehose",
     "iam",
     "kms",

@@ -114,7 +114,12 @@ module "audit" {
   buffering_interval_seconds = local.stage.audit.buffering_interval_seconds
   object_lock                = local.stage.audit.object_lock
   force_destroy              = local.stage.audit.force_destroy
-  log_retention_days         = local.stage.log_retention_days
+  # The roles of the stream consumers whose mappings park failed batches there: Lambda writes the
+  # on-failure records with the function's execution role.
+  failure_writer_role_arns = [
+    for k, m in local.manifests : module.functions.role_arns[k] if try(m.events.dynamodb_stream.on_failure, null) == "audit_failure_bucket"
+  ]
+  log_retention_days = local.stage.log_retention_days
   lifecycle_rules = local.stage.s3_lifecycle ? {
     transition_ia_days         = local.stage.audit.transition_ia_days
     expiration_days            = local.stage.audit.expiration_days
@@ -147,12 +152,13 @@ module "functions" {
     table_stream          = [module.table.stream_arn]
     cursor_secret         = [module.cursor_secret.arn]
     audit_delivery_stream = [module.audit.delivery_stream_arn]
-    audit_dlq             = [module.audit.dlq_policy_arn]
+    audit_failure_bucket  = [module.audit.failure_bucket_arn]
+    audit_failure_records = [module.audit.failure_records_arn]
   }
 
   # Stream mappings' on-failure destinations: the created resources, so a mapping waits for them.
   destination_arns = {
-    audit_dlq = module.audit.dlq_arn
+    audit_failure_bucket = module.audit.failure_bucket_arn
   }
 
   environment_values = {
@@ -162,12 +168,14 @@ module "functions" {
   }
 
   common_environment = {
-    STAGE                    = local.stage_name
-    LOG_LEVEL                = local.stage.log_level
-    CORS_ALLOWED_ORIGINS     = join(",", local.stage.api.cors_origins)
-    POWERTOOLS_SERVICE_NAME  = var.project
-    AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
-    SERVICE_VERSION          = local.version
+    STAGE                   = local.stage_name
+    LOG_LEVEL               = local.stage.log_level
+    CORS_ALLOWED_ORIGINS    = join(",", local.stage.api.cors_origins)
+    POWERTOOLS_SERVICE_NAME = var.project
+    # Custom metrics (CloudWatch embedded metric format, e.g. the audit canary's): one namespace per stage.
+    POWERTOOLS_METRICS_NAMESPACE = local.name_prefix
+    AWS_XRAY_CONTEXT_MISSING     = "IGNORE_ERROR"
+    SERVICE_VERSION              = local.version
   }
 
   permissions_boundary = var.permissions_boundary_arn
@@ -214,7 +222,18 @@ module "alarms" {
   api_stage_name        = module.api.stage_name
   table_name            = module.table.name
   delivery_stream_name  = module.audit.delivery_stream_name
-  dlq_names             = concat([module.audit.dlq_name], module.functions.dlq_names)
+  dlq_names             = module.functions.dlq_names
+  stream_mapping_uuids = {
+    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
+  }
+  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
+  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
+  canary = {
+    namespace      = local.name_prefix
+    metric         = "CanaryAuditDelivered"
+    dimensions     = { service = var.project }
+    window_minutes = local.stage.audit.canary_alarm_minutes
+  }
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods

@@ -68,9 +68,14 @@ output "firehose_name" {
   value       = module.audit.delivery_stream_name
 }
 
+output "audit_failure_bucket" {
+  description = "Bucket of the audit stream mapping's on-failure records (whole failed batches; scripts/audit_replay.py replays them)."
+  value       = module.audit.failure_bucket_name
+}
+
 output "dlq_urls" {
-  description = "URL of every dead-letter queue, by queue name."
-  value       = merge({ (module.audit.dlq_name) = module.audit.dlq_url }, module.functions.dlq_urls)
+  description = "URL of every asynchronous function's dead-letter queue, by queue name."
+  value       = module.functions.dlq_urls
 }
 
 output "alarm_topic_arn" {

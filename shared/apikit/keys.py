@@ -1,6 +1,7 @@
 """The single-table key design (docs/data-model.md); the table's shape comes from table.json.
 
-Every key starts with ``P#<partner>#`` so that no key of one partner can address another's data.
+Every partner key starts with ``P#<partner>#`` so that no key of one partner can address another's
+data. The audit canary's heartbeats live under ``CANARY``, outside every partner's keys.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ TTL_ATTRIBUTE = TABLE_SPEC["ttl_attribute"]
 
 ITEM_SK = "ITEM"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+# The canary's partition (its IAM policy allows PutItem on this leading key only: function.json).
+CANARY_PK = "CANARY"
 KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
@@ -48,3 +51,8 @@ def belongs_to(partner: str, wire_key: dict[str, Any]) -> bool:
     """Whether a key (e.g. a cursor's ExclusiveStartKey) is the partner's own."""
     pk = wire_key.get("PK", {}).get("S", "")
     return isinstance(pk, str) and pk.startswith(_prefix(partner))
+
+
+def canary_key(heartbeat_id: str) -> dict[str, dict[str, str]]:
+    """Key of one audit canary heartbeat: no partner prefix, so no partner can ever read it."""
+    return {"PK": {"S": CANARY_PK}, "SK": {"S": f"HEARTBEAT#{heartbeat_id}"}}

@@ -218,6 +218,7 @@ def from_terraform(target: str) -> StackInfo:
         "stage": outputs.get("stage", workspace),
         "table_name": outputs.get("table_name"),
         "audit_bucket": outputs.get("audit_bucket"),
+        "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
         "partners": partners,
     }

@@ -25,7 +25,10 @@ OUTPUTS = {
     "region": "us-east-1",
     "table_name": "items-local-items",
     "audit_bucket": "items-local-audit",
-    "dlq_urls": {"items-local-audit-dlq": "http://127.0.0.1:4566/123456789012/items-local-audit-dlq"},
+    "audit_failure_bucket": "items-local-audit-failures",
+    "dlq_urls": {
+        "items-local-audit_canary-dlq": "http://127.0.0.1:4566/123456789012/items-local-audit_canary-dlq"
+    },
     "partners": {
         "partner-a": {
             "api_key_id": "abc123",
@@ -56,6 +59,7 @@ def test_stack_document_follows_the_issue_contract():
         "stage",
         "table_name",
         "audit_bucket",
+        "audit_failure_bucket",
         "dlq_urls",
         "partners",
     }

@@ -19,6 +19,7 @@ def test_outputs_have_the_documented_shape() -> None:
         "api_url",
         "table_name",
         "audit_bucket",
+        "audit_failure_bucket",
         "dlq_urls",
         "firehose_name",
         "region",
@@ -39,7 +40,7 @@ def test_outputs_have_the_documented_shape() -> None:
         assert info["throttle"] == STAGE["usage_plans"][tier]["throttle"]
         assert info["quota"] == STAGE["usage_plans"][tier]["quota"]
         assert out["api_key_values"][partner]
-    assert "items-local-audit-dlq" in out["dlq_urls"]
+    assert "items-local-audit_canary-dlq" in out["dlq_urls"]  # the canary is invoked asynchronously
 
 
 def test_api_keys_and_usage_plans_match_the_stage_file() -> None:
@@ -119,15 +120,21 @@ def test_stream_mapping_follows_the_manifest() -> None:
     assert mapping["FunctionArn"] == function["qualified_arn"], "the published version, not $LATEST"
     assert mapping["EventSourceArn"] == out["table_stream_arn"]
     assert mapping["BatchSize"] == stream["batch_size"]
-    assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":items-local-audit-dlq")
+    assert (
+        mapping["DestinationConfig"]["OnFailure"]["Destination"]
+        == f"arn:aws:s3:::{out['audit_failure_bucket']}"
+    )
+    assert mapping["MaximumRetryAttempts"] == stream["maximum_retry_attempts"]
+    assert mapping["MaximumRecordAgeInSeconds"] == stream["maximum_record_age_in_seconds"]
 
 
 def test_audit_bucket_and_delivery_stream() -> None:
     out = local_outputs()
     s3 = boto3_client("s3")
     policy = json.loads(s3.get_bucket_policy(Bucket=out["audit_bucket"])["Policy"])
-    (deny,) = policy["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tls, writers = policy["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert writers["Sid"] == "DenyObjectWritesByOthers"  # the writers: tests/terraform/test_audit_plan.py
     assert s3.get_bucket_versioning(Bucket=out["audit_bucket"])["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=out["audit_bucket"])["PublicAccessBlockConfiguration"]
     assert all(block.values())

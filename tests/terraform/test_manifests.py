@@ -84,11 +84,8 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
                 "DeliveryStreamDescription"
             ]["DeliveryStreamARN"]
         ],
-        "audit_dlq": [
-            boto3_client("sqs").get_queue_attributes(
-                QueueUrl=outputs["dlq_urls"]["items-local-audit-dlq"], AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-        ],
+        "audit_failure_bucket": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}"],
+        "audit_failure_records": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}/aws/lambda/*"],
     }
     return resolved[symbol]
 
@@ -112,14 +109,30 @@ def test_deployed_policy_allows_exactly_the_manifest_actions(name: str) -> None:
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
 
     granted: set[tuple[str, str]] = set()
+    account = boto3_client("sts").get_caller_identity()["Account"]
     for statement in document["Statement"]:
         assert statement["Effect"] == "Allow"
         if statement["Sid"] in BASELINE_SIDS:
             continue
         assert statement["Sid"].startswith("Manifest"), statement
+        permission = MANIFESTS[name]["permissions"][int(statement["Sid"].removeprefix("Manifest"))]
+        wanted_condition = dict(permission.get("condition", {}))
+        if all(a.startswith("s3:") for a in permission["actions"]):
+            wanted_condition["StringEquals"] = {
+                **wanted_condition.get("StringEquals", {}),
+                "s3:ResourceAccount": account,
+            }
+        assert statement.get("Condition", {}) == wanted_condition, statement
         for action in _as_list(statement["Action"]):
             for resource in _as_list(statement["Resource"]):
-                assert "*" not in resource, f"{name}: wildcard resource {resource}"
+                # The one wildcard: the key prefix of objects whose names Lambda chooses (on-failure
+                # records under aws/lambda/); the bucket and the prefix are fixed.
+                fixed = (
+                    resource.removesuffix("/aws/lambda/*")
+                    if resource.startswith("arn:aws:s3:::")
+                    else resource
+                )
+                assert "*" not in fixed, f"{name}: wildcard resource {resource}"
                 granted.add((action, resource))
     wanted = {
         (action, arn)

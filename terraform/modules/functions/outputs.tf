@@ -51,3 +51,13 @@ output "event_source_mapping_uuids" {
   description = "UUID of each stream mapping, by function name."
   value       = { for k, m in aws_lambda_event_source_mapping.dynamodb_stream : k => m.uuid }
 }
+
+output "role_arns" {
+  description = "Execution role ARN of every function, by manifest name."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
+}
+
+output "schedule_rule_names" {
+  description = "EventBridge rule of each scheduled function, by manifest name."
+  value       = { for k, r in aws_cloudwatch_event_rule.schedule : k => r.name }
+}

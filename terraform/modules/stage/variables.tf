@@ -71,7 +71,8 @@ variable "settings" {
         mode = string
         days = number
       })
-      force_destroy = bool
+      force_destroy        = bool
+      canary_alarm_minutes = number
     })
   })
 }
