@@ -272,12 +272,12 @@ def _patch_policy_conditions() -> None:
         source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
         "IAMPolicyStatement.is_action_permitted changed",
     )
-    _require(
-        _source_has(FakeBucket.get_permission, "iam_policy.is_action_permitted(action, resource)"),
+    require(
+        source_has(FakeBucket.get_permission, "iam_policy.is_action_permitted(action, resource)"),
         "FakeBucket.get_permission changed",
     )
     for name in ("key_response", "bucket_response"):
-        _require(
+        require(
             list(inspect.signature(getattr(S3Response, name)).parameters)
             == ["self", "request", "full_url", "headers"],
             f"S3Response.{name} changed its signature",
