@@ -25,7 +25,7 @@ OUTPUTS = {
     "region": "us-east-1",
     "table_name": "items-local-items",
     "audit_bucket": "items-local-audit",
-    "audit_failure_bucket": "items-local-audit-failures",
+    "audit_failure_bucket": "items-local-audit-fail",
     "dlq_urls": {
         "items-local-audit_canary-dlq": "http://127.0.0.1:4566/123456789012/items-local-audit_canary-dlq"
     },

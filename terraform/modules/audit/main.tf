@@ -9,8 +9,8 @@ locals {
   prefix       = "audit/stage=${var.stage_name}/"
   error_prefix = "audit-errors/stage=${var.stage_name}/"
   # Lambda names on-failure objects aws/lambda/<mapping uuid>/<shard>/YYYY/MM/DD/<time>-<uuid>; the
-  # prefix cannot be configured.
-  failure_bucket_name = "${var.name_prefix}-audit-failures-${local.account_id}-${local.region}"
+  # prefix cannot be configured. "fail", not "failures": S3 names stop at 63 characters.
+  failure_bucket_name = "${var.name_prefix}-audit-fail-${local.account_id}-${local.region}"
   failure_prefix      = "aws/lambda/"
 }
 
