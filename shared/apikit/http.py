@@ -51,6 +51,8 @@ class Caller:
     partner: str
     scope: str
     key_name: str | None = None
+    api_key_id: str | None = None
+    usage_plan_id: str | None = None
 
 
 @dataclass
@@ -196,10 +198,21 @@ def caller_of(event: dict[str, Any]) -> Caller | None:
     context = (event.get("requestContext") or {}).get("authorizer") or {}
     if not isinstance(context, dict):
         return None
-    partner, scope, key_name = context.get("partner"), context.get("scope"), context.get("keyName")
+    partner, scope = context.get("partner"), context.get("scope")
     if not isinstance(partner, str) or not _PARTNER_PATTERN.match(partner) or scope not in scopes.METHODS:
         return None
-    return Caller(partner=partner, scope=scope, key_name=key_name if isinstance(key_name, str) else None)
+
+    def text(name: str) -> str | None:
+        value = context.get(name)
+        return value if isinstance(value, str) and value else None
+
+    return Caller(
+        partner=partner,
+        scope=scope,
+        key_name=text("keyName"),
+        api_key_id=text("apiKeyId"),
+        usage_plan_id=text("usagePlanId"),
+    )
 
 
 Route = Callable[[Request], dict[str, Any]]
