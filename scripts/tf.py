@@ -39,6 +39,7 @@ SERVICES = (
     "lambda",
     "logs",
     "s3",
+    "secretsmanager",
     "sns",
     "sqs",
     "ssm",

@@ -30,7 +30,7 @@ def test_there_are_manifests() -> None:
 @pytest.mark.parametrize("name", sorted(MANIFESTS))
 def test_manifest_permissions_and_environment_resolve(name: str) -> None:
     manifest = MANIFESTS[name]
-    known_resources = _terraform_map("resource_arns")
+    known_resources = _terraform_map("resource_arns") | _terraform_map("late_resource_arns")
     known_env = _terraform_map("environment_values")
     for key in ("handler", "runtime", "timeout", "memory_size", "permissions"):
         assert key in manifest, f"{name}: {key}"
@@ -67,7 +67,7 @@ def _applied() -> dict:
 
 
 def _resolve(outputs: dict, symbol: str) -> list[str]:
-    from tests.terraform.harness import boto3_client
+    from tests.terraform.harness import REGION, boto3_client
 
     table = boto3_client("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]
     resolved = {
@@ -76,8 +76,14 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
             f"{table['TableArn']}/index/{g['IndexName']}" for g in table["GlobalSecondaryIndexes"]
         ],
         "table_stream": [table["LatestStreamArn"]],
-        "cursor_secret": [
-            boto3_client("ssm").get_parameter(Name=outputs["cursor_secret_parameter"])["Parameter"]["ARN"]
+        "cursor_secret": [outputs["cursor_secret_id"]],
+        "usage_plans": [
+            arn
+            for plan in boto3_client("apigateway").get_usage_plans()["items"]
+            for arn in (
+                f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}",
+                f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}/usage",
+            )
         ],
         "audit_delivery_stream": [
             boto3_client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["firehose_name"])[
@@ -93,6 +99,15 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
     return resolved[symbol]
 
 
+def _condition(permission: dict) -> str:
+    """The IAM condition a manifest permission's leading_keys become (none without them)."""
+    if "leading_keys" not in permission:
+        return json.dumps(None)
+    return json.dumps(
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": permission["leading_keys"]}}, sort_keys=True
+    )
+
+
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
@@ -105,31 +120,35 @@ def test_deployed_policy_allows_exactly_the_manifest_actions(name: str) -> None:
     outputs = _applied()
     role = outputs["functions"][name]["role_name"]
     iam = boto3_client("iam")
-    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
-    if isinstance(document, str):
-        document = json.loads(document)
+    # The function's policy, plus the "-late" one for resources created after it (usage plans).
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert names[0] == role and set(names) <= {role, f"{role}-late"}, names
+    statements = []
+    for policy_name in names:
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        statements += (json.loads(document) if isinstance(document, str) else document)["Statement"]
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
 
-    granted: set[tuple[str, str]] = set()
-    for statement in document["Statement"]:
+    granted: set[tuple[str, str, str]] = set()
+    for statement in statements:
         assert statement["Effect"] == "Allow"
         if statement["Sid"] in BASELINE_SIDS:
             continue
         assert statement["Sid"].startswith("Manifest"), statement
+        condition = json.dumps(statement.get("Condition"), sort_keys=True)
         for action in _as_list(statement["Action"]):
             for resource in _as_list(statement["Resource"]):
                 assert "*" not in resource, f"{name}: wildcard resource {resource}"
-                granted.add((action, resource))
+                granted.add((action, resource, condition))
     wanted = {
-        (action, arn)
+        (action, arn, _condition(permission))
         for permission in MANIFESTS[name]["permissions"]
         for action in permission["actions"]
         for arn in _resolve(outputs, permission["resource"])
     }
     assert granted == wanted
 
-    baseline = {s["Sid"]: s for s in document["Statement"] if s["Sid"] in BASELINE_SIDS}
+    baseline = {s["Sid"]: s for s in statements if s["Sid"] in BASELINE_SIDS}
     assert _as_list(baseline["XRay"]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     assert "kms:ViaService" in baseline["KmsViaServices"]["Condition"]["StringEquals"]
     assert baseline["Logs"]["Resource"].endswith(
@@ -167,6 +186,7 @@ def test_every_route_has_a_method_and_every_method_a_function() -> None:
         method = deployed[key]
         route = MANIFESTS[name]["route"]
         assert method["apiKeyRequired"] is route.get("api_key_required", True), key
+        assert method["authorizationType"] == ("CUSTOM" if method["apiKeyRequired"] else "NONE"), key
         uri = method["methodIntegration"]["uri"]
         assert method["methodIntegration"]["type"] == "AWS_PROXY"
         assert uri.endswith(f"function:{outputs['functions'][name]['function_name']}:live/invocations"), uri
@@ -175,3 +195,17 @@ def test_every_route_has_a_method_and_every_method_a_function() -> None:
             assert list(method["requestModels"].values()) == [
                 route["request_model"].replace("_", " ").title().replace(" ", "")
             ]
+
+
+def test_leading_keys_name_table_json_partitions() -> None:
+    """A manifest's leading_keys condition confines it to a partition prefix that table.json defines."""
+    spec = json.loads((ROOT / "shared" / "apikit" / "table.json").read_text())
+    patterns = {
+        pattern
+        for m in MANIFESTS.values()
+        for permission in m["permissions"]
+        for pattern in permission.get("leading_keys", [])
+    }
+    assert patterns == {f"{spec['api_key_record']['pk_prefix']}*"}
+    (authorizer,) = [m for m in MANIFESTS.values() if "authorizer" in m]
+    assert "route" not in authorizer and authorizer["permissions"][0]["leading_keys"]

@@ -15,9 +15,11 @@ locals {
       permissions = try(m.permissions, [])
       route       = try(m.route, null)
       stream      = try(m.events.dynamodb_stream, null)
-      # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
-      # destination): invoked asynchronously, so it gets a DLQ and an event invoke config.
-      async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
+      authorizer  = try(m.authorizer, null)
+      # Neither behind the API (a route or its authorizer: synchronous) nor fed by a stream mapping
+      # (its own on-failure destination): invoked asynchronously, so it gets a DLQ and an event
+      # invoke config.
+      async = try(m.route, null) == null && try(m.authorizer, null) == null && try(m.events.dynamodb_stream, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
       ) : var.concurrency.defaults.reserved_concurrency
@@ -31,9 +33,17 @@ locals {
   stream_functions = { for k, f in local.functions : k => f if f.stream != null }
   provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
 
+  # Permissions on resources that exist only after the API does (its usage plans) go into a second
+  # inline policy that the function does not wait for; anything else must be a known resource.
+  late_permissions = {
+    for k, f in local.functions : k => [
+      for i, p in f.permissions : merge(p, { sid = "Manifest${i}" }) if !contains(keys(var.resource_arns), p.resource)
+    ]
+  }
+  late_functions = { for k, perms in local.late_permissions : k => perms if length(perms) > 0 }
   unknown_resources = distinct(flatten([
-    for k, f in local.functions : [
-      for p in f.permissions : "${k}: ${p.resource}" if !contains(keys(var.resource_arns), p.resource)
+    for k, perms in local.late_permissions : [
+      for p in perms : "${k}: ${p.resource}" if !contains(keys(var.late_resource_arns), p.resource)
     ]
   ]))
   unknown_env = distinct(flatten([
@@ -79,12 +89,19 @@ resource "aws_iam_role_policy" "this" {
     Version = "2012-10-17"
     Statement = concat(
       [
-        for i, p in each.value.permissions : {
-          Sid      = "Manifest${i}"
-          Effect   = "Allow"
-          Action   = sort(p.actions)
-          Resource = var.resource_arns[p.resource]
-        }
+        for i, p in each.value.permissions : merge(
+          {
+            Sid      = "Manifest${i}"
+            Effect   = "Allow"
+            Action   = sort(p.actions)
+            Resource = var.resource_arns[p.resource]
+          },
+          # A manifest may confine table actions to partition keys (e.g. the authorizer to APIKEY#*).
+          {
+            for patterns in [for lk in [try(p.leading_keys, null)] : lk if lk != null] :
+            "Condition" => { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = patterns } }
+          },
+        ) if contains(keys(var.resource_arns), p.resource)
       ],
       [
         {
@@ -117,11 +134,30 @@ resource "aws_iam_role_policy" "this" {
       ] : [],
     )
   })
+}
+
+# Manifest permissions on late resources (see local.late_permissions): same Sids as in the manifest.
+resource "aws_iam_role_policy" "late" {
+  for_each = local.late_functions
+
+  name = "${var.name_prefix}-${each.key}-late"
+  role = aws_iam_role.this[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      for p in each.value : {
+        Sid      = p.sid
+        Effect   = "Allow"
+        Action   = sort(p.actions)
+        Resource = var.late_resource_arns[p.resource]
+      }
+    ]
+  })
 
   lifecycle {
     precondition {
       condition     = length(local.unknown_resources) == 0
-      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", keys(var.resource_arns))}."
+      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", concat(keys(var.resource_arns), keys(var.late_resource_arns)))}."
     }
   }
 }
