@@ -104,3 +104,23 @@ def test_make_run_is_measured_wherever_terraform_and_make_exist():
         assert make_run.unavailable() is None
     else:
         assert "not on PATH" in (make_run.unavailable() or "")
+
+
+def test_authorizer_rows_report_the_miss_the_hit_and_get_against_before_the_authorizer():
+    figures = _figures(0, 0)
+    figures["pairs"][0]["gateway"] = {"p50": 8.8, "p99": 16.0}
+    figures["pairs"][0]["p50_ratio"], figures["pairs"][0]["p99_ratio"] = 8.8 / 5.0, 16.0 / 9.0
+    figures["authorizer"] = {
+        "ttl_s": 2.0,
+        "first_request_ms": 640.0,
+        "miss": {"p50": 14.0, "p99": 20.0},
+        "hit": {"p50": 8.0, "p99": 12.0},
+    }
+    rows = {r["name"]: r for r in results.embedded_result(figures)["rows"]}
+    assert "640 ms" in rows["first request after start"]["result"]
+    assert rows["authorizer cache miss vs hit"]["ratio"] == "1.75x"
+    p50 = rows["GET /items/{id} p50, authorizer cache hit"]
+    before = results.BEFORE_AUTHORIZER["p50"]
+    assert p50["ratio"] == f"{8.8 / before:.2f}x" and p50["target"] == "<= 1.1x"
+    assert p50["met"] is (8.8 / before <= 1.1)
+    assert rows["GET /items/{id} p99, authorizer cache hit"]["met"] is None
