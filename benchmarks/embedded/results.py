@@ -36,16 +36,20 @@ def _authorizer_rows(pairs: list[dict[str, Any]], authorizer: dict[str, Any]) ->
     get = next(p for p in pairs if p["label"].startswith("GET"))
     for pct in ("p50", "p99"):
         now, before = get["gateway"][pct], BEFORE_AUTHORIZER[pct]
+        # Held to the target relative to each run's own in-process reference: a figure from another
+        # day on a shared machine moves with the machine's load, the gateway's overhead over the same
+        # handler in process does not.
         relative = get[f"{pct}_ratio"] / (before / BEFORE_AUTHORIZER[f"in_process_{pct}"])
         target = TARGETS["vs_before_authorizer_p50"] if pct == "p50" else None
         rows.append(
             {
                 "name": f"GET /items/{{id}} {pct}, authorizer cache hit",
-                "result": f"{now:.2f} ms via gateway",
-                "reference": f"{before:.2f} ms before the authorizer ({relative:.2f}x in-process-relative)",
-                "ratio": f"{now / before:.2f}x",
+                "result": f"{now:.2f} ms via gateway, {get['in_process'][pct]:.2f} in process",
+                "reference": f"before the authorizer {before:.2f} ms, "
+                f"{BEFORE_AUTHORIZER[f'in_process_{pct}']:.2f} in process (raw {now / before:.2f}x)",
+                "ratio": f"{relative:.2f}x",
                 "target": f"<= {target:g}x" if target else "reported",
-                "met": (now / before <= target) if target else None,
+                "met": (relative <= target) if target else None,
             }
         )
     return rows
