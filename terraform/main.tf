@@ -79,7 +79,7 @@ module "cursor_secret" {
 
   name                 = "${local.name_prefix}/cursor-key"
   kms_key_arn          = module.kms.key_arn
-  recovery_window_days = local.stage.emulated ? 0 : 7
+  recovery_window_days = local.stage.cursor_key.recovery_window_days
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created

@@ -78,7 +78,8 @@ variable "settings" {
       force_destroy = bool
     })
     cursor_key = object({
-      cache_seconds = number
+      cache_seconds        = number
+      recovery_window_days = number
     })
   })
 }
