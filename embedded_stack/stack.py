@@ -52,16 +52,32 @@ def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
 
 
 def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> dict[str, Any]:
-    """The `.local/stack.json` contract of issue 4, from `terraform output`."""
-    keys = outputs.get("api_key_values") or {}
+    """The `.local/stack.json` contract of issues 4 and 10, from `terraform output`.
+
+    Each partner keeps ``api_key`` / ``api_key_id`` (its first read-write key by name, as Terraform
+    picks it) and lists every key in ``keys`` (by name: name, api_key, api_key_id, scope).
+    """
+    values = outputs.get("api_key_values") or {}
     partners = {}
     for name, partner in sorted((outputs.get("partners") or {}).items()):
+        mine = values.get(name) or {}
+        keys = [
+            {
+                "name": key,
+                "api_key": mine.get(key),
+                "api_key_id": info.get("api_key_id"),
+                "scope": info.get("scope"),
+            }
+            for key, info in sorted((partner.get("keys") or {}).items())
+        ]
+        first = next((k for k in keys if k["api_key_id"] == partner.get("api_key_id")), None)
         partners[name] = {
-            "api_key": keys.get(name),
+            "api_key": first["api_key"] if first else None,
             "api_key_id": partner.get("api_key_id"),
             "usage_plan": partner.get("usage_plan"),
             "throttle": partner.get("throttle"),
             "quota": partner.get("quota"),
+            "keys": keys,
         }
     return {
         "api_url": api_url,
@@ -72,6 +88,7 @@ def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> 
         "audit_bucket": outputs.get("audit_bucket"),
         "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
+        "cursor_secret_id": outputs.get("cursor_secret_id"),
         "partners": partners,
     }
 
@@ -282,6 +299,11 @@ def banner(handle: StackHandle) -> str:
             f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}  "
             f"x-api-key: {p['api_key']}"
         )
+        for key in p.get("keys") or []:
+            if key["api_key"] != p["api_key"]:
+                lines.append(
+                    f"    {'':<20} key {key['name']:<12} {key['scope']:<10}  x-api-key: {key['api_key']}"
+                )
     key = next(iter(info["partners"].values()), {}).get("api_key", "<key>")
     lines += [
         "  Try:",

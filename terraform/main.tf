@@ -79,8 +79,9 @@ module "table" {
 module "cursor_secret" {
   source = "./modules/secret"
 
-  name        = "/${var.project}/${local.stage_name}/cursor-secret"
-  kms_key_arn = module.kms.key_arn
+  name                 = "${local.name_prefix}/cursor-key"
+  kms_key_arn          = module.kms.key_arn
+  recovery_window_days = local.stage.cursor_key.recovery_window_days
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
@@ -156,15 +157,22 @@ module "functions" {
     audit_failure_records = [module.audit.failure_records_arn]
   }
 
+  # Created after the functions (the API's usage plans need its stage, which needs the functions):
+  # permissions on them are a second policy the functions do not wait for.
+  late_resource_arns = {
+    usage_plans = module.api.usage_plan_arns
+  }
+
   # Stream mappings' on-failure destinations: the created resources, so a mapping waits for them.
   destination_arns = {
     audit_failure_bucket = module.audit.failure_bucket_arn
   }
 
   environment_values = {
-    TABLE_NAME              = module.table.name
-    CURSOR_SECRET_PARAMETER = module.cursor_secret.name
-    AUDIT_DELIVERY_STREAM   = module.audit.delivery_stream_name
+    TABLE_NAME               = module.table.name
+    CURSOR_SECRET_ID         = module.cursor_secret.arn
+    CURSOR_KEY_CACHE_SECONDS = tostring(local.stage.cursor_key.cache_seconds)
+    AUDIT_DELIVERY_STREAM    = module.audit.delivery_stream_name
   }
 
   common_environment = {
@@ -199,6 +207,9 @@ module "api" {
   log_retention_days  = local.stage.log_retention_days
   kms_key_arn         = module.kms.key_arn
 
+  authorizer             = module.functions.authorizer
+  authorizer_ttl_seconds = local.stage.api.authorizer_ttl_seconds
+
   targets = {
     for k, _ in module.functions.routes : k => {
       function_name = module.functions.functions[k].function_name
@@ -208,6 +219,18 @@ module "api" {
   }
 
   permissions_boundary = var.permissions_boundary_arn
+}
+
+# What the authorizer reads: a record per API key, by the key's hash (table.json api_key_record).
+module "api_key_records" {
+  source = "./modules/api_key_records"
+
+  table_name     = module.table.name
+  hash_key       = local.table_spec.hash_key
+  range_key      = local.table_spec.range_key
+  record         = local.table_spec.api_key_record
+  api_keys       = module.api.api_keys
+  api_key_values = module.api.api_key_values
 }
 
 module "alarms" {

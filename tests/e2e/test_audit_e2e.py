@@ -129,7 +129,7 @@ def _events(stack: StackInfo, audit: Stack, since: datetime) -> list[dict[str, A
 
 
 def _of_items(events: list[dict[str, Any]], api: Api, ids: set[str]) -> list[dict[str, Any]]:
-    partner = api.partner.api_key_id if api.partner else None
+    partner = api.partner.name if api.partner else None  # the partner id is the tenant
     return [
         e for e in events if e.get("itemId") in ids and (partner is None or e.get("partnerId") == partner)
     ]

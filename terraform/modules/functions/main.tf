@@ -19,11 +19,13 @@ locals {
       route       = try(m.route, null)
       stream      = try(m.events.dynamodb_stream, null)
       schedule    = try(m.events.schedule, null)
-      # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
-      # destination): invoked asynchronously (by a schedule, say), so it gets a queue and an event
-      # invoke config whose on-failure destination it is (Lambda's DeadLetterConfig carries only the
-      # event; the destination gets the whole invocation record, and moto stores no DeadLetterConfig).
-      async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
+      authorizer  = try(m.authorizer, null)
+      # Neither behind the API (a route or its authorizer: synchronous) nor fed by a stream mapping
+      # (its own on-failure destination): invoked asynchronously (by a schedule, say), so it gets a
+      # queue and an event invoke config whose on-failure destination it is (Lambda's DeadLetterConfig
+      # carries only the event; the destination gets the whole invocation record, and moto stores no
+      # DeadLetterConfig).
+      async = try(m.route, null) == null && try(m.authorizer, null) == null && try(m.events.dynamodb_stream, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
       ) : var.concurrency.defaults.reserved_concurrency
@@ -58,9 +60,17 @@ locals {
   scheduled        = { for k, f in local.functions : k => f if f.schedule != null }
   provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
 
+  # Permissions on resources that exist only after the API does (its usage plans) go into a second
+  # inline policy that the function does not wait for; anything else must be a known resource.
+  late_permissions = {
+    for k, f in local.functions : k => [
+      for i, p in f.permissions : merge(p, { sid = "Manifest${i}" }) if !contains(keys(var.resource_arns), p.resource)
+    ]
+  }
+  late_functions = { for k, perms in local.late_permissions : k => perms if length(perms) > 0 }
   unknown_resources = distinct(flatten([
-    for k, f in local.functions : [
-      for p in f.permissions : "${k}: ${p.resource}" if !contains(keys(var.resource_arns), p.resource)
+    for k, perms in local.late_permissions : [
+      for p in perms : "${k}: ${p.resource}" if !contains(keys(var.late_resource_arns), p.resource)
     ]
   ]))
   unknown_env = distinct(flatten([
@@ -115,7 +125,7 @@ resource "aws_iam_role_policy" "this" {
             Resource = var.resource_arns[p.resource]
           },
           { for k, v in { Condition = local.conditions[each.key][i] } : k => v if length(v) > 0 },
-        )
+        ) if contains(keys(var.resource_arns), p.resource)
       ],
       [
         {
@@ -148,11 +158,30 @@ resource "aws_iam_role_policy" "this" {
       ] : [],
     )
   })
+}
+
+# Manifest permissions on late resources (see local.late_permissions): same Sids as in the manifest.
+resource "aws_iam_role_policy" "late" {
+  for_each = local.late_functions
+
+  name = "${var.name_prefix}-${each.key}-late"
+  role = aws_iam_role.this[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      for p in each.value : {
+        Sid      = p.sid
+        Effect   = "Allow"
+        Action   = sort(p.actions)
+        Resource = var.late_resource_arns[p.resource]
+      }
+    ]
+  })
 
   lifecycle {
     precondition {
       condition     = length(local.unknown_resources) == 0
-      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", keys(var.resource_arns))}."
+      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", concat(keys(var.resource_arns), keys(var.late_resource_arns)))}."
     }
   }
 }

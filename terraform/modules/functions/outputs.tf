@@ -32,6 +32,18 @@ output "routes" {
   }
 }
 
+output "authorizer" {
+  description = "The API's Lambda authorizer: the one function whose manifest has an authorizer block (function_name, alias_name, invoke_arn of its live alias, identity_source); null when none has."
+  value = one([
+    for k, f in local.functions : {
+      function_name   = aws_lambda_function.this[k].function_name
+      alias_name      = aws_lambda_alias.live[k].name
+      invoke_arn      = aws_lambda_alias.live[k].invoke_arn
+      identity_source = f.authorizer.identity_source
+    } if f.authorizer != null
+  ])
+}
+
 output "stream_function_names" {
   description = "Names of the functions fed by the table's stream."
   value       = [for k in keys(local.stream_functions) : aws_lambda_function.this[k].function_name]
