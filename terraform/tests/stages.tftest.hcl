@@ -39,7 +39,7 @@ run "every_function_stream_and_queue_is_alarmed" {
     condition = length(module.alarms.alarm_names) == (
       2 * length(local.manifests)
       + 5 * length([for m in values(local.manifests) : m if can(m.events.dynamodb_stream)])
-      + length([for m in values(local.manifests) : m if !can(m.route) && !can(m.events.dynamodb_stream)])
+      + length([for m in values(local.manifests) : m if !can(m.route) && !can(m.authorizer) && !can(m.events.dynamodb_stream)])
       + 6
     )
     error_message = "Alarms: ${jsonencode(module.alarms.alarm_names)}"
