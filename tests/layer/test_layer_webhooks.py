@@ -7,9 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from standardwebhooks import Webhook, WebhookVerificationError
-
 from apikit import webhook_delivery, webhook_events, webhook_signing, webhook_urls
+from standardwebhooks import Webhook, WebhookVerificationError
 
 # ---- signing: verified by the reference library partners use -------------------------------------
 
