@@ -82,5 +82,8 @@ variable "settings" {
       cache_seconds        = number
       recovery_window_days = number
     })
+    webhooks = optional(object({
+      allow_loopback_http = optional(bool, false)
+    }), {})
   })
 }
