@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources import ScheduledRules, StreamPollers
+from embedded_stack.event_sources import QueuePollers, ScheduledRules, StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 from embedded_stack.moto_server import usage as moto_usage
@@ -88,6 +88,7 @@ def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> 
         "audit_bucket": outputs.get("audit_bucket"),
         "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
+        "event_queues": outputs.get("event_queues") or {},
         "cursor_secret_id": outputs.get("cursor_secret_id"),
         "partners": partners,
     }
@@ -105,6 +106,7 @@ class StackHandle:
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     schedules: ScheduledRules | None = None
+    queues: QueuePollers | None = None
     _stopped: bool = False
 
     @property
@@ -125,8 +127,12 @@ class StackHandle:
         if self.schedules is not None:
             self.schedules.stop(timeout_s=0)
         self.pollers.halt()
+        if self.queues is not None:
+            self.queues.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
+        if self.queues is not None:
+            self.queues.join()
         self.moto.stop()
 
 
@@ -216,7 +222,7 @@ def start_stack(
     t = time.monotonic()
     moto = start_moto(aws_port)
     timings["moto_s"] = time.monotonic() - t
-    runner = pollers = gateway = schedules = None
+    runner = pollers = gateway = schedules = queues = None
     try:
         region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
         python, is_lambda_runtime = runtime.result()
@@ -236,6 +242,7 @@ def start_stack(
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
         schedules = ScheduledRules(moto.endpoint_url, region, runner.invoke).start()
+        queues = QueuePollers(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
             moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
@@ -248,6 +255,8 @@ def start_stack(
             gateway.stop()
         if schedules is not None:
             schedules.stop(timeout_s=0)
+        if queues is not None:
+            queues.stop()
         if pollers is not None:
             pollers.stop()
         if runner is not None:
@@ -268,6 +277,7 @@ def start_stack(
         timings=timings,
         state_dir=state_dir,
         schedules=schedules,
+        queues=queues,
     )
 
 

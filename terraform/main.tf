@@ -192,6 +192,7 @@ module "functions" {
     WEBHOOK_KMS_KEY_ID       = module.kms.key_arn
     # The stage setting webhooks.allow_loopback_http (local only): http://127.0.0.1 endpoints.
     WEBHOOK_ALLOW_LOOPBACK_HTTP = tostring(local.stage.webhooks.allow_loopback_http)
+    WEBHOOK_FIRST_RETRY_SECONDS = tostring(local.stage.webhooks.first_retry_seconds)
   }
 
   common_environment = {

@@ -92,6 +92,33 @@ def _patch_stream_shard() -> None:
     shard_cls.add = add
 
 
+class _NoLambdaPush(dict):  # type: ignore[type-arg]
+    """A queue's record of its Lambda mappings that stays empty: moto would otherwise receive the
+    messages itself at every send and push them to Lambda (Docker). event_sources.sqs_queues polls."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        return None
+
+
+def _patch_sqs_lambda_push() -> None:
+    from moto.sqs import models as sqs_models
+
+    queue_cls = sqs_models.Queue
+    require(
+        source_has(queue_cls.__init__, "self.lambda_event_source_mappings")
+        and source_has(sqs_models.Queue.add_message, "lambda_event_source_mappings"),
+        "moto's SQS Queue no longer keeps lambda_event_source_mappings as expected",
+    )
+    original = queue_cls.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.lambda_event_source_mappings = _NoLambdaPush()
+
+    init.__wrapped__ = original  # type: ignore[attr-defined]
+    queue_cls.__init__ = init
+
+
 def _patch_shard_iterator_pruning() -> None:
     from moto.dynamodbstreams import models as streams_mod
 
@@ -343,6 +370,7 @@ def install() -> None:
         _patch_code_locations()
         _patch_code_route()
         _patch_policy_conditions()
+        _patch_sqs_lambda_push()
         _installed = True
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from apikit import logs, tracing, webhook_signing, webhook_urls, webhooks  # noqa: F401  (tracing: X-Ray)
 from apikit.clients import client
-from apikit.webhook_delivery import backoff_seconds, post
+from apikit.webhook_delivery import backoff_seconds, first_delay_s, post
 
 log = logs.get_logger("webhook_delivery")
 _queue_urls: dict[str, str] = {}
@@ -54,7 +54,8 @@ def _deliver_group(
     """Deliver one group's records in order; returns the message ids not delivered."""
     for index, record in enumerate(records):
         if not _deliver_one(record, registration, endpoints):
-            delay = backoff_seconds(int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")))
+            count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            delay = backoff_seconds(count, first=first_delay_s())
             held = records[index:]
             for later in held:
                 _hide(later, delay)

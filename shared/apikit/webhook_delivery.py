@@ -7,6 +7,7 @@ followed and no retries here: the queue retries, with ``backoff_seconds`` betwee
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 
@@ -30,10 +31,15 @@ class Outcome:
     reason: str
 
 
-def backoff_seconds(receive_count: int, jitter: float = 0.1) -> int:
-    """Visibility timeout after the ``receive_count``-th failed attempt: 30 s doubling to 6 h,
-    +- ``jitter`` so that many failed events do not come back at the same moment."""
-    base = min(FIRST_DELAY_S * 2 ** max(receive_count - 1, 0), MAX_DELAY_S)
+def first_delay_s() -> int:
+    """The stage's webhooks.first_retry_seconds (``WEBHOOK_FIRST_RETRY_SECONDS``), 30 s by default."""
+    return int(os.environ.get("WEBHOOK_FIRST_RETRY_SECONDS") or FIRST_DELAY_S)
+
+
+def backoff_seconds(receive_count: int, jitter: float = 0.1, first: int = FIRST_DELAY_S) -> int:
+    """Visibility timeout after the ``receive_count``-th failed attempt: ``first`` (30 s) doubling to
+    6 h, +- ``jitter`` so that many failed events do not come back at the same moment."""
+    base = min(first * 2 ** max(receive_count - 1, 0), MAX_DELAY_S)
     return max(1, min(round(base * (1 + random.uniform(-jitter, jitter))), 43_200))
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +12,7 @@ from standardwebhooks import Webhook
 
 from tests.support.events import PARTNER_A, PARTNER_B
 from tests.support.inprocess import Api, load_handler
+from tests.support.webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -96,34 +95,6 @@ def test_outside_local_http_on_loopback_is_refused(hooks: Api, monkeypatch: pyte
 # ---- delivery -------------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A local HTTP endpoint that answers ``statuses`` in turn (then 200) and keeps what it got."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.statuses = list(statuses or [])
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _sqs_records(queue_url: str, arn: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name="eu-west-1")
     for i, body in enumerate(bodies):
@@ -174,11 +145,11 @@ def test_events_are_posted_signed_and_a_failing_group_holds_back_only_itself(
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
         assert failed == {r["messageId"] for r in records if PARTNER_B in r["body"]}
         assert len(bad.received) == 1  # j1 v2 is not attempted after j1 v1 failed: it would overtake it
-        versions = [json.loads(body)["data"]["version"] for _, body in good.received]
+        versions = [d.event()["data"]["version"] for d in good.received]
         assert versions == [1, 2]
-        for headers, body in good.received:
-            Webhook(secret_a).verify(body, headers)
-            assert "partner" not in json.loads(body)
+        for d in good.received:
+            Webhook(secret_a).verify(d.body, d.headers)
+            assert "partner" not in d.event()
         attributes = boto3.client("sqs", region_name="eu-west-1").receive_message(
             QueueUrl=queue[0], AttributeNames=["All"]
         )

@@ -84,6 +84,7 @@ variable "settings" {
     })
     webhooks = optional(object({
       allow_loopback_http = optional(bool, false)
+      first_retry_seconds = optional(number, 30)
     }), {})
   })
 }
