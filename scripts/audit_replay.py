@@ -75,6 +75,17 @@ def records_of(failure: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
+AUDIT_FUNCTION_SUFFIX = "-audit_stream"
+
+
+def function_of(failure: dict[str, Any]) -> str | None:
+    """The name of the function whose batch an on-failure record holds (no qualifier), if it says."""
+    arn = (failure.get("requestContext") or {}).get("functionArn")
+    if not isinstance(arn, str) or ":function:" not in arn:
+        return None
+    return arn.split(":function:", 1)[1].split(":", 1)[0]
+
+
 def failure_objects(s3: Any, bucket: str) -> Iterator[str]:
     """Keys of the on-failure records still in the bucket (current versions only: replayed ones are
     deleted)."""
@@ -140,6 +151,11 @@ def replay_object(key: str, stack: Stack, clients: dict[str, Any], dry_run: bool
         records = records_of(failure)
     except (KeyError, TypeError, ValueError) as error:
         report.notes.append(f"not a stream on-failure record with a payload: {error!r}")
+        return report
+    owner = function_of(failure)
+    if owner is not None and not owner.endswith(AUDIT_FUNCTION_SUFFIX):
+        # Another stream consumer's batch (webhook_fanout's: scripts/webhook_replay.py replays it).
+        report.notes.append(f"left in place: a batch of {owner}, not of the audit consumer")
         return report
     report.source = "failure-record"
     if failure["DDBStreamBatchInfo"].get("batchSize") not in (None, len(records)):

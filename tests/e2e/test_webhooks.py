@@ -133,3 +133,40 @@ def test_read_only_keys_may_only_read_the_webhook(stack: StackInfo) -> None:
     assert reader.request("PUT", "/webhook", json={"url": "http://127.0.0.1:9/x"}).status_code == 403
     assert reader.request("DELETE", "/webhook").status_code == 403
     assert reader.request("GET", "/webhook").status_code in (200, 404)
+
+
+def test_the_replay_tool_sends_dead_lettered_events_back_with_their_webhook_id(
+    stack: StackInfo, api_a: Api, receivers: list[Receiver]
+) -> None:
+    import json
+
+    import boto3
+
+    from scripts import webhook_replay
+
+    receiver = Receiver()
+    receivers.append(receiver)
+    secret = register(api_a, receiver)
+    queues = stack.raw["event_queues"]["webhook_delivery"]
+    sqs = boto3.client(
+        "sqs", endpoint_url=stack.aws_endpoint_url, region_name=stack.region,
+        aws_access_key_id="e2e", aws_secret_access_key="e2e",
+    )  # fmt: skip
+    partner = api_a.partner.name if api_a.partner else ""
+    envelope = {
+        "partner": partner, "webhookId": "msg_replayed0001", "group": f"{partner}#replayed",
+        "event": {"type": "item.deleted", "timestamp": "2026-11-29T00:00:00.000000Z",
+                  "data": {"id": "replayed", "userId": "u", "version": 3, "item": None}},
+    }  # fmt: skip
+    sqs.send_message(
+        QueueUrl=queues["dlq_url"], MessageBody=json.dumps(envelope), MessageGroupId=envelope["group"],
+        MessageDeduplicationId="replayed0001",
+    )  # fmt: skip
+    assert webhook_replay.replay_dlq(sqs, queues["url"], queues["dlq_url"], dry_run=True, limit=None) == 1
+    assert of(receiver.received, "replayed") == []
+    assert webhook_replay.replay_dlq(sqs, queues["url"], queues["dlq_url"], dry_run=False, limit=None) == 1
+    (delivery,) = of(receiver.wait_for(lambda g: of(g, "replayed"), ARRIVAL_S), "replayed")
+    assert delivery.headers["webhook-id"] == "msg_replayed0001"
+    Webhook(secret).verify(delivery.body, delivery.headers)
+    left = sqs.receive_message(QueueUrl=queues["dlq_url"], WaitTimeSeconds=1).get("Messages", [])
+    assert left == []
