@@ -92,6 +92,8 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
         ],
         "audit_failure_bucket": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}"],
         "audit_failure_records": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}/aws/lambda/*"],
+        "kms_key": [outputs["kms_key_arn"]],
+        "item_events_topic": [outputs["item_events_topic_arn"]],
     }
     return resolved[symbol]
 
