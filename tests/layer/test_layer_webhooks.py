@@ -196,3 +196,21 @@ def test_an_event_too_large_for_sqs_is_sent_without_its_item_never_dropped() -> 
     envelope = webhook_events.envelope(_record("INSERT", None, _image(**big)))
     assert envelope and envelope["event"]["data"]["item"] is None and envelope["event"]["data"]["itemOmitted"]
     assert len(webhook_events.encode(envelope)) < 256 * 1024
+
+
+def test_the_twenty_line_verifier_in_the_api_docs_accepts_our_signatures_and_nothing_else() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    (code,) = [block for block in re.findall(r"```python\n(.*?)```", doc, re.S) if "def verify(" in block]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # our own documentation, run so that it cannot rot
+    verify = namespace["verify"]
+    secret, body = webhook_signing.new_secret(), b'{"type":"item.deleted"}'
+    headers = webhook_signing.headers(secret, "msg_1", int(time.time()), body)
+    assert verify(secret, headers, body)
+    assert not verify(secret, headers, body + b" ")
+    assert not verify(webhook_signing.new_secret(), headers, body)
+    stale = webhook_signing.headers(secret, "msg_1", int(time.time()) - 600, body)
+    assert not verify(secret, stale, body)
