@@ -17,6 +17,7 @@ TTL_ATTRIBUTE = TABLE_SPEC["ttl_attribute"]
 ITEM_SK = "ITEM"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
+NOT_EXISTS = "attribute_not_exists(PK)"  # the condition of every create: never write over a key
 
 
 def _prefix(partner: str) -> str:

@@ -182,7 +182,8 @@ def test_clients_are_created_once_with_standard_retries(aws):
     assert clients.client("dynamodb") is first
     assert first.meta.config.retries["mode"] == "standard"
     assert first.meta.config.retries["total_max_attempts"] >= 3
-    assert first.meta.config.connect_timeout == 2 and first.meta.region_name == "eu-west-1"
+    assert first.meta.config.connect_timeout == 1 and first.meta.config.read_timeout == 3
+    assert first.meta.region_name == "eu-west-1"
 
 
 def test_tracing_is_harmless_without_segment_or_daemon(api, caplog):

@@ -1,7 +1,9 @@
 """API Gateway REST proxy events for the layer and function unit tests, from the gateway's own builder.
 
-``api_event`` fixes what a test does not care about (stage ``test``, one time, one domain) and
-puts the partner where API Gateway puts the authenticated key's id: ``requestContext.identity.apiKeyId``.
+``api_event`` fixes what a test does not care about (stage ``test``, one domain) and puts the
+partner where API Gateway puts the authenticated key's id: ``requestContext.identity.apiKeyId``. The
+request is received now (``requestTimeEpoch``), as API Gateway stamps it: the layer's deadline counts
+API Gateway's 29 s from there.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ PARTNER_B = "z9y8x7w6v5"
 API_KEY = "secret-api-key-value-never-logged"
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 SOURCE_IP = "203.0.113.7"
-RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 class FakeContext:
@@ -48,6 +49,7 @@ def api_event(
     partner: str | None = PARTNER_A,
     base64_body: bool = False,
     content_type: str | None = "application/json",
+    received_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it after API key authentication (key id = partner)."""
     path = resource
@@ -86,7 +88,7 @@ def api_event(
         protocol="HTTP/1.1",
         request_id=str(uuid.uuid4()),
         extended_request_id="Ab1CdEfGhIjKlM=",
-        received_at=RECEIVED_AT,
+        received_at=received_at or datetime.now(UTC),
         source_ip=SOURCE_IP,
         user_agent="pytest",
         api_key=API_KEY,
