@@ -205,7 +205,7 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
             partner=partner,
             route=f"{event.get('httpMethod', '')} {event.get('resource', '')}",
         )
-        deadline = retry.activate(retry.Deadline.for_request(event, context))
+        deadline_token = retry.activate(retry.Deadline.for_request(event, context))
         try:
             result = _dispatch(route, event, context, partner, headers)
             result["headers"].update(_cors(headers.get("origin")))
@@ -218,7 +218,7 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
             )
             return result
         finally:
-            retry.deactivate(deadline)
+            retry.deactivate(deadline_token)
             logs.unbind(token)
 
     handler.__doc__ = route.__doc__

@@ -18,7 +18,7 @@ from tests.support import strategies as s
 from tests.support.events import PARTNER_A, body_of
 
 HANDLERS = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     database=None,
     derandomize=True,
@@ -78,7 +78,7 @@ def test_create_item_well_formed_bodies(api, aws, body):
         assert body_of(api.get(body_of(response)["id"]))["info"] == body.get("info", {})
 
 
-@settings(HANDLERS, max_examples=40)
+@settings(HANDLERS, max_examples=30)
 @given(
     if_match=st.one_of(st.none(), s.header_values),
     body=st.one_of(

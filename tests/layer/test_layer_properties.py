@@ -26,7 +26,7 @@ from tests.support.events import FakeContext, api_event
 
 # Derandomized and without a database: the same examples on every run and machine (no flaky CI).
 FAST = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     database=None,
     derandomize=True,
