@@ -104,6 +104,8 @@ def create(
             codes = {r.get("Code") for r in (item_reason, record_reason)}
             if "ThrottlingError" in codes or "ProvisionedThroughputExceeded" in codes:
                 raise ServiceUnavailable() from exc
+            if "ValidationError" in codes:  # DynamoDB refused a value: the client's, never a retry
+                raise BadRequest("the request holds a value the database cannot store") from exc
             # TransactionConflict: a concurrent request with this key is in flight; retry, then replay.
             if not sleep_within(deadline, next(backoff)):
                 raise ServiceUnavailable("concurrent request with this Idempotency-Key, retry later") from exc
