@@ -19,10 +19,12 @@ from typing import Any
 
 from apikit import logs, tracing, webhook_signing, webhook_urls, webhooks  # noqa: F401  (tracing: X-Ray)
 from apikit.clients import client
-from apikit.webhook_delivery import backoff_seconds, first_delay_s, post
+from apikit.webhook_delivery import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, backoff_seconds, first_delay_s, post
 
 log = logs.get_logger("webhook_delivery")
 _queue_urls: dict[str, str] = {}
+SAFETY_MARGIN_S = 2.0  # the partial batch response must get out before the function's timeout
+ATTEMPT_BUDGET_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 1.0  # one attempt at most, with the lookups
 
 Registration = Callable[[str], "tuple[str, str] | None"]
 
@@ -30,29 +32,44 @@ Registration = Callable[[str], "tuple[str, str] | None"]
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     token = logs.bind(aws_request_id=getattr(context, "aws_request_id", None))
     try:
-        return deliver_batch(event.get("Records", []), webhooks.endpoint_of)
+        ends = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
+        return deliver_batch(event.get("Records", []), webhooks.endpoint_of, ends)
     finally:
         logs.unbind(token)
 
 
-def deliver_batch(records: list[dict[str, Any]], registration: Registration) -> dict[str, Any]:
-    """Deliver every record; returns the SQS partial batch response."""
+def deliver_batch(
+    records: list[dict[str, Any]], registration: Registration, ends: float | None = None
+) -> dict[str, Any]:
+    """Deliver every record before ``ends`` (monotonic); returns the SQS partial batch response."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         group = record.get("attributes", {}).get("MessageGroupId") or record["messageId"]
         groups.setdefault(group, []).append(record)
     endpoints: dict[str, tuple[str, str] | None] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(len(groups), 10))) as pool:
-        results = list(pool.map(lambda rs: _deliver_group(rs, registration, endpoints), groups.values()))
+        results = list(
+            pool.map(lambda rs: _deliver_group(rs, registration, endpoints, ends), groups.values())
+        )
     failures = [{"itemIdentifier": m} for failed in results for m in failed]
     return {"batchItemFailures": failures}
 
 
 def _deliver_group(
-    records: list[dict[str, Any]], registration: Registration, endpoints: dict[str, tuple[str, str] | None]
+    records: list[dict[str, Any]],
+    registration: Registration,
+    endpoints: dict[str, tuple[str, str] | None],
+    ends: float | None,
 ) -> list[str]:
     """Deliver one group's records in order; returns the message ids not delivered."""
     for index, record in enumerate(records):
+        if ends is not None and time.monotonic() + ATTEMPT_BUDGET_S > ends:
+            # No time for another attempt: the rest come back at once (visibility 0), in order, in
+            # the next batch; not a failure of the endpoint, so no backoff.
+            held = records[index:]
+            for later in held:
+                _hide(later, 0)
+            return [r["messageId"] for r in held]
         if not _deliver_one(record, registration, endpoints):
             count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
             delay = backoff_seconds(count, first=first_delay_s())

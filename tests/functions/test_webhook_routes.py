@@ -141,7 +141,7 @@ def test_events_are_posted_signed_and_a_failing_group_holds_back_only_itself(
         )  # fmt: skip
         from tests.support.events import FakeContext
 
-        answer = handler({"Records": records}, FakeContext())
+        answer = handler({"Records": records}, FakeContext(30_000))
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
         assert failed == {r["messageId"] for r in records if PARTNER_B in r["body"]}
         assert len(bad.received) == 1  # j1 v2 is not attempted after j1 v1 failed: it would overtake it
@@ -165,4 +165,6 @@ def test_an_event_for_a_partner_without_a_webhook_is_dropped_not_retried(
     from tests.support.events import FakeContext
 
     records = _sqs_records(*queue, [_envelope("nobody", "i9", 1)])
-    assert load_handler("webhook_delivery")({"Records": records}, FakeContext()) == {"batchItemFailures": []}
+    assert load_handler("webhook_delivery")({"Records": records}, FakeContext(30_000)) == {
+        "batchItemFailures": []
+    }
