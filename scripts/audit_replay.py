@@ -75,7 +75,12 @@ def records_of(failure: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-AUDIT_FUNCTION_SUFFIX = "-audit_stream"
+AUDIT_FUNCTION = "audit_stream"
+
+
+def is_function(deployed_name: str, manifest_name: str) -> bool:
+    """Whether a deployed function name (``<project>-<stage>-<manifest name>``) is that manifest's."""
+    return deployed_name == manifest_name or deployed_name.endswith(f"-{manifest_name}")
 
 
 def function_of(failure: dict[str, Any]) -> str | None:
@@ -153,7 +158,7 @@ def replay_object(key: str, stack: Stack, clients: dict[str, Any], dry_run: bool
         report.notes.append(f"not a stream on-failure record with a payload: {error!r}")
         return report
     owner = function_of(failure)
-    if owner is not None and not owner.endswith(AUDIT_FUNCTION_SUFFIX):
+    if owner is not None and not is_function(owner, AUDIT_FUNCTION):
         # Another stream consumer's batch (webhook_fanout's: scripts/webhook_replay.py replays it).
         report.notes.append(f"left in place: a batch of {owner}, not of the audit consumer")
         return report

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from scripts.audit_common import client, terraform_outputs
-from scripts.audit_replay import FAILURE_PREFIX, function_of, records_of
+from scripts.audit_replay import FAILURE_PREFIX, function_of, is_function, records_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 from apikit import webhook_events
 
 DELIVERY_FUNCTION = "webhook_delivery"
-FANOUT_SUFFIX = "-webhook_fanout"
+FANOUT_FUNCTION = "webhook_fanout"
 VISIBILITY_S = 300
 
 
@@ -83,8 +83,7 @@ def replay_fanout_failures(s3: Any, sns: Any, bucket: str, topic_arn: str, *, dr
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=FAILURE_PREFIX):
         for obj in page.get("Contents", []):
             failure = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            owner = function_of(failure) or ""
-            if not owner.endswith(FANOUT_SUFFIX):
+            if not is_function(function_of(failure) or "", FANOUT_FUNCTION):
                 continue
             envelopes = [
                 e for e in (webhook_events.envelope(r) for r in records_of(failure)) if e is not None
