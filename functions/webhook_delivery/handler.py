@@ -83,8 +83,14 @@ def _deliver_group(
 def _deliver_one(
     record: dict[str, Any], registration: Registration, endpoints: dict[str, tuple[str, str] | None]
 ) -> bool:
-    envelope = json.loads(record["body"])
-    partner, msg_id = envelope["partner"], envelope["webhookId"]
+    try:
+        envelope = json.loads(record["body"])
+        partner, msg_id = envelope["partner"], envelope["webhookId"]
+        _ = envelope["event"]["data"]  # a well-formed event, checked before anything is sent
+    except (ValueError, KeyError, TypeError):
+        # Not ours to interpret: failed alone (its group waits), it reaches the DLQ for an operator.
+        log.error("malformed message", extra={"message_id": record.get("messageId")})
+        return False
     if partner not in endpoints:  # once per partner and batch (a GetItem and a KMS Decrypt)
         endpoints[partner] = registration(partner)
     found = endpoints[partner]

@@ -168,3 +168,18 @@ def test_an_event_for_a_partner_without_a_webhook_is_dropped_not_retried(
     assert load_handler("webhook_delivery")({"Records": records}, FakeContext(30_000)) == {
         "batchItemFailures": []
     }
+
+
+def test_a_malformed_message_fails_alone(hooks: Api, queue: tuple[str, str]) -> None:
+    from tests.support.events import FakeContext
+
+    receiver = Receiver()
+    try:
+        put(hooks, {"url": receiver.url})
+        records = _sqs_records(*queue, [_envelope(PARTNER_A, "i1", 1), _envelope(PARTNER_A, "i2", 1)])
+        records[1]["body"] = "not json"
+        answer = load_handler("webhook_delivery")({"Records": records}, FakeContext(30_000))
+        assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+        assert [d.event()["data"]["id"] for d in receiver.received] == ["i1"]
+    finally:
+        receiver.close()
