@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import inspect
+import json
 import re
 import threading
 from typing import Any
@@ -117,6 +118,28 @@ def _patch_sqs_lambda_push() -> None:
 
     init.__wrapped__ = original  # type: ignore[attr-defined]
     queue_cls.__init__ = init
+
+
+def _patch_sqs_redrive_policy_format() -> None:
+    """GetQueueAttributes returns RedrivePolicy as compact JSON, as SQS does; moto's spaced JSON made
+    every plan of a queue with a DLQ show a (whitespace) change to ``redrive_policy``."""
+    from moto.sqs import models as sqs_models
+
+    queue_cls = sqs_models.Queue
+    original = queue_cls.attributes
+    require(
+        isinstance(original, property) and source_has(original.fget, "json.dumps(self.redrive_policy)"),
+        "moto's SQS Queue.attributes no longer renders RedrivePolicy as expected",
+    )
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result = original.fget(self)
+        if self.redrive_policy and "RedrivePolicy" in result:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    attributes.__wrapped__ = original.fget  # type: ignore[attr-defined]
+    queue_cls.attributes = property(attributes)
 
 
 def _patch_shard_iterator_pruning() -> None:
@@ -371,6 +394,7 @@ def install() -> None:
         _patch_code_route()
         _patch_policy_conditions()
         _patch_sqs_lambda_push()
+        _patch_sqs_redrive_policy_format()
         _installed = True
 
 
