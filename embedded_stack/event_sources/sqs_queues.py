@@ -29,7 +29,7 @@ from embedded_stack.event_sources.shard_poller import Invoke
 log = logging.getLogger("embedded.queues")
 
 POLLERS_PER_MAPPING = 5
-WAIT_TIME_S = 1  # long polling, kept short so that a stop is prompt
+EMPTY_PAUSE_S = 0.1  # between receives that found the queue empty
 REFRESH_INTERVAL_S = 2.0
 
 
@@ -134,6 +134,7 @@ class QueuePollers:
         self._lock = threading.Lock()
         self._running: dict[str, tuple[QueueMapping, threading.Event, list[threading.Thread]]] = {}
         self.stats: dict[str, QueueStats] = {}
+        self._receive_locks: dict[str, threading.Lock] = {}
         self._thread: threading.Thread | None = None
 
     def start(self) -> QueuePollers:
@@ -177,6 +178,10 @@ class QueuePollers:
                 for thread in threads:
                     thread.start()
 
+    def _receive_lock(self, url: str) -> threading.Lock:
+        with self._lock:
+            return self._receive_locks.setdefault(url, threading.Lock())
+
     def _queue_url(self, arn: str) -> str:
         _, _, _, _, account, name = arn.split(":", 5)
         return str(self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
@@ -184,22 +189,27 @@ class QueuePollers:
     def _poll(self, mapping: QueueMapping, url: str, stop: threading.Event) -> None:
         while not stop.is_set() and not self._stop.is_set():
             try:
-                self._once(mapping, url)
+                self._once(mapping, url, stop)
             except Exception:
                 if stop.is_set() or self._stop.is_set():
                     return
                 log.exception("SQS poller of mapping %s failed; retrying", mapping.uuid)
                 time.sleep(1.0)
 
-    def _once(self, mapping: QueueMapping, url: str) -> None:
-        messages = self._sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(mapping.batch_size, 10),
-            WaitTimeSeconds=WAIT_TIME_S,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+    def _once(self, mapping: QueueMapping, url: str, stop: threading.Event) -> None:
+        # One receive at a time per queue: moto decides which FIFO groups are in flight without a
+        # lock, so two concurrent receives could hand out one group's next two messages (SQS never
+        # does). Short polls under the lock, a pause outside it when the queue is empty.
+        with self._receive_lock(url):
+            messages = self._sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(mapping.batch_size, 10),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
         if not messages:
+            stop.wait(EMPTY_PAUSE_S)
             return
         records = [lambda_record(m, mapping.queue_arn, self._region) for m in messages]
         result = self._invoke(mapping.function_arn, None, {"Records": records})
