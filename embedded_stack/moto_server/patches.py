@@ -10,6 +10,10 @@ moto is pinned in requirements/dev.txt, and an upgrade must fail loudly here, no
 2. Code download: moto answers GetFunction/GetLayerVersion with a Location nobody serves. We serve
    the stored zip bytes from the moto server itself (as AWS serves a presigned S3 URL) so that the
    runner downloads exactly what was deployed and checks CodeSha256.
+3. Browsers: moto's server allows CORS from every origin and authenticates nothing, so during
+   `make run` any web page could read the partners' keys and data, or send writes blind. CORS is off
+   and requests only browsers send (an ``Origin`` or ``Sec-Fetch-*`` header) are refused: on AWS a
+   page cannot sign requests; here nothing would stop it.
 """
 
 from __future__ import annotations
@@ -213,6 +217,40 @@ def _patch_policy_conditions() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+_BROWSER_ONLY = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_DEST")
+_REFUSED = b'{"message":"Browser requests are refused: this endpoint serves AWS SDKs and Terraform only"}'
+
+
+def _patch_browser_access() -> None:
+    """No CORS headers, and no request a browser sends (the control plane is for SDKs only)."""
+    from moto.moto_server import werkzeug_app
+
+    _require(
+        hasattr(werkzeug_app, "DISABLE_GLOBAL_CORS")
+        and _source_has(werkzeug_app.create_backend_app, "if not DISABLE_GLOBAL_CORS", "CORS(backend_app)"),
+        "create_backend_app no longer enables flask-cors behind DISABLE_GLOBAL_CORS",
+    )
+    werkzeug_app.DISABLE_GLOBAL_CORS = True  # read when each service's app is first created
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    original = dispatcher.__call__
+    _require(
+        list(inspect.signature(original).parameters) == ["self", "environ", "start_response"],
+        "DomainDispatcherApplication.__call__ is no longer the WSGI entry point",
+    )
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if any(name in environ for name in _BROWSER_ONLY):
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(_REFUSED)))],
+            )
+            return [_REFUSED]
+        return original(self, environ, start_response)
+
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    dispatcher.__call__ = __call__  # type: ignore[method-assign]
+
+
 def set_endpoint_url(url: str) -> None:
     """Tell the Location patch where the moto server listens."""
     global _endpoint_url  # noqa: PLW0603 - one server per process; set once it has a port
@@ -230,6 +268,7 @@ def install() -> None:
         _patch_code_locations()
         _patch_code_route()
         _patch_policy_conditions()
+        _patch_browser_access()
         _installed = True
 
 
