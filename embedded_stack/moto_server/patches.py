@@ -24,7 +24,17 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
-from moto import __version__ as MOTO_VERSION
+from embedded_stack.moto_server.dynamodb_patches import serialize_dynamodb_writes
+from embedded_stack.moto_server.internals import MotoPatchError, _require, _source_has
+
+__all__ = [
+    "CODE_PATH",
+    "MotoPatchError",
+    "code_location",
+    "install",
+    "serialize_dynamodb_writes",
+    "set_endpoint_url",
+]
 
 CODE_PATH = "/moto-api/embedded/code"
 _MAX_SHARD_ITERATORS = 10_000
@@ -35,26 +45,6 @@ _installed = False
 _endpoint_url: str | None = None
 # sha256 hex -> object holding ``code_bytes`` (a function version or a layer version).
 _code_by_digest: dict[str, Any] = {}
-
-
-class MotoPatchError(RuntimeError):
-    """moto's internals are not what these patches were written against."""
-
-
-def _require(condition: bool, what: str) -> None:
-    if not condition:
-        raise MotoPatchError(
-            f"moto {MOTO_VERSION}: {what}. The embedded stack patches moto internals; "
-            "re-check embedded_stack/moto_server/patches.py against this moto version."
-        )
-
-
-def _source_has(func: Any, *needles: str) -> bool:
-    try:
-        src = inspect.getsource(func)
-    except (OSError, TypeError):
-        return False
-    return all(n in src for n in needles)
 
 
 def _patch_stream_shard() -> None:
@@ -272,30 +262,4 @@ def install() -> None:
         _installed = True
 
 
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-_dynamodb_write_lock = threading.RLock()
-
-
-def serialize_dynamodb_writes() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB is per item (idempotent, once per process).
-
-    moto checks a ConditionExpression and then writes without a lock, so two threads racing a
-    conditional write can both succeed (a lost update AWS never allows); its TransactWriteItems even
-    restores a table snapshot on cancellation, undoing concurrent writes. One lock around every
-    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``).
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in _DYNAMODB_WRITES:
-        original = getattr(DynamoDBBackend, name)
-        _require(callable(original), f"DynamoDBBackend.{name} is gone")
-        if getattr(original, "_serialized", False):
-            continue
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _dynamodb_write_lock:
-                return __original(self, *args, **kwargs)
-
-        locked.__wrapped__ = original  # type: ignore[attr-defined]
-        locked._serialized = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+# Writes, and the reads that iterate a table's items (a write adding a key mid-iteration breaks them).

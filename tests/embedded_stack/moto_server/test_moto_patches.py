@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 import pytest
 import requests
@@ -96,3 +97,145 @@ def test_a_web_page_can_neither_read_nor_drive_the_control_plane(moto_server, me
 def test_sdk_requests_still_work(aws):
     assert "TableNames" in aws("dynamodb").list_tables()
     assert aws("apigateway").get_api_keys()["items"] is not None
+
+
+def test_reads_racing_transactions_never_fail(moto_server):
+    """moto's GetItem of an absent key inserted into the table's defaultdict, and its Query/Scan iterate
+    it, while a TransactWriteItems deep-copies the table: "dictionary changed size during iteration",
+    a 500 under load (the soak found it). Reads and writes of the table must not break each other."""
+    import threading
+    import uuid
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=20),
+    )
+    table = f"race-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    for chunk in range(80):  # a table of some size: each transaction deep-copies all of it
+        ddb.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {"PK": {"S": f"seed-{chunk}-{i}"}, "SK": {"S": "ITEM"}}}}
+                    for i in range(25)
+                ]
+            }
+        )
+    errors: list[str] = []
+    stop = time.monotonic() + 3
+
+    def guarded(call):
+        def loop():
+            while time.monotonic() < stop:
+                try:
+                    call()
+                except ClientError as exc:
+                    errors.append(exc.response["Error"]["Code"])
+
+        return threading.Thread(target=loop)
+
+    def transact():
+        key = uuid.uuid4().hex
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": table, "Item": {"PK": {"S": key}, "SK": {"S": "ITEM"}}}}]
+        )
+
+    def get_absent():
+        ddb.get_item(TableName=table, Key={"PK": {"S": uuid.uuid4().hex}, "SK": {"S": "ITEM"}})
+
+    def query():
+        ddb.query(
+            TableName=table,
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": uuid.uuid4().hex}},
+        )
+
+    threads = [guarded(transact) for _ in range(2)] + [guarded(get_absent) for _ in range(4)]
+    threads += [guarded(query), guarded(lambda: ddb.scan(TableName=table, Limit=50))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_server):
+    """moto rolls a cancelled TransactWriteItems back by swapping in a deep copy of the table, stream
+    shard included: every shard iterator held before (the pollers') then read a shard nothing was
+    appended to any more, and the audit trail stopped after the first idempotent replay."""
+    import uuid
+
+    import boto3
+    from botocore.exceptions import ClientError
+
+    def client(service):
+        return boto3.client(
+            service,
+            endpoint_url=moto_server.endpoint_url,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    ddb, streams = client("dynamodb"), client("dynamodbstreams")
+    table = f"txn-{uuid.uuid4().hex[:8]}"
+    stream_arn = ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=table, Item={"PK": {"S": "first"}})
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    page = streams.get_records(ShardIterator=iterator)
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["first"]
+    ddb.put_item(TableName=table, Item={"PK": {"S": "kept"}, "v": {"N": "1"}})
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"PK": {"S": "undone"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": "kept"}},
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": table, "Key": {"PK": {"S": "first"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": "nowhere"}},
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+            ]
+        )
+    ddb.put_item(TableName=table, Item={"PK": {"S": "after"}})
+    page = streams.get_records(ShardIterator=page["NextShardIterator"])
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["kept", "after"]
+    assert "Item" not in ddb.get_item(TableName=table, Key={"PK": {"S": "undone"}})
+    assert ddb.get_item(TableName=table, Key={"PK": {"S": "kept"}})["Item"]["v"] == {"N": "1"}
+    assert "Item" in ddb.get_item(TableName=table, Key={"PK": {"S": "first"}})
