@@ -17,8 +17,9 @@ from typing import Any
 
 from embedded_stack.moto_server.internals import _require, _source_has
 
+# Writes, and DescribeTable (it counts the items by iterating the item map).
 _DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-_DYNAMODB_ITERATING_READS = ("query", "scan", "describe_table")
+_DYNAMODB_ITERATING_READS = ("describe_table",)
 _dynamodb_write_lock = threading.RLock()
 
 
@@ -28,15 +29,16 @@ def serialize_dynamodb_writes() -> None:
     moto checks a ConditionExpression and then writes without a lock, so two threads racing a
     conditional write can both succeed (a lost update AWS never allows); its TransactWriteItems even
     restores a table snapshot on cancellation, undoing concurrent writes (and swapping the stream's
-    shard for a copy: see ``_patch_transaction_rollback``). One lock around every
-    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``) and
-    around the reads that iterate a table. A GetItem of an absent key no longer inserts into the
-    table's item map: with that, a transaction deep-copying the table while another thread read it
-    failed with "dictionary changed size during iteration" (a 500 that the soak found).
+    shard for a copy: see ``_patch_transaction_rollback``). One lock around every write operation of
+    the backend (BatchWriteItem goes through ``put_item``/``delete_item``). Query and Scan iterate a
+    copy of the item map taken under that lock, and a GetItem of an absent key no longer inserts into
+    the map: a write or a transaction's snapshot changing it mid-iteration failed with "dictionary
+    changed size during iteration" (500s the soak found).
     """
     from moto.dynamodb.models import DynamoDBBackend
 
     _patch_get_item_without_inserting()
+    _patch_item_iteration()
     _patch_transaction_rollback()
     for name in (*_DYNAMODB_WRITES, *_DYNAMODB_ITERATING_READS):
         original = getattr(DynamoDBBackend, name)
@@ -77,7 +79,47 @@ def _patch_get_item_without_inserting() -> None:
     Table.get_item = get_item  # type: ignore[method-assign]
 
 
+def _item_map(table: Any) -> Any:
+    """A copy of a table's item map (the items themselves shared), taken under the write lock."""
+    with _dynamodb_write_lock:
+        return defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
+
+
+def _patch_item_iteration() -> None:
+    """Query and Scan read a copy of the item map, not the map writes change under them.
+
+    Both go through ``Table.all_items`` or ``Table.has_idx_items``, which walk ``self.items``; each
+    now walks a shallow copy taken under the write lock (a millisecond for thousands of items), so
+    the query itself, half a second over 4,000 items on a GSI, does not hold every write back.
+    """
+    from moto.dynamodb.models.table import Table
+
+    for name in ("all_items", "has_idx_items"):
+        original = getattr(Table, name)
+        if getattr(original, "_on_a_copy", False):
+            continue
+        _require(_source_has(original, "self.items.values()"), f"Table.{name} no longer walks self.items")
+
+        def on_a_copy(self: Any, *args: Any, __original: Any = original) -> Any:
+            view = copy.copy(self)
+            view.items = _item_map(self)
+            return __original(view, *args)
+
+        on_a_copy.__wrapped__ = original  # type: ignore[attr-defined]
+        on_a_copy._on_a_copy = True  # type: ignore[attr-defined]
+        setattr(Table, name, on_a_copy)
+
+
 _snapshot = threading.local()  # set while a TransactWriteItems of this thread runs
+
+
+def pending_records(shard: Any) -> list[Any] | None:
+    """Where a TransactWriteItems running in this thread keeps a shard's new stream records until it
+    commits (None outside one): a poller must never read the record of a write that is undone."""
+    records = getattr(_snapshot, "records", None)
+    if records is None:
+        return None
+    return records.setdefault(id(shard), (shard, []))[1]
 
 
 def _patch_transaction_rollback() -> None:
@@ -89,8 +131,9 @@ def _patch_transaction_rollback() -> None:
     copy in: its stream shard with it, so every shard iterator handed out before (our pollers') read a
     shard that never grew again, while the records of the undone writes stayed in the old one. Now a
     table's snapshot copies its item map and shares the items, except those an ``Update`` of the
-    transaction changes in place; a rollback puts the snapshot's items back into the same table object
-    and drops the undone writes' stream records, which DynamoDB never emits.
+    transaction changes in place; a rollback puts the snapshot's items back into the same table object;
+    and the transaction's stream records are held back (``pending_records``) until it commits, so an
+    undone write never reaches a poller, as in DynamoDB, and no sequence number is ever used twice.
     """
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -143,24 +186,23 @@ def _patch_transaction_rollback() -> None:
         return keys
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        before = {
-            name: (table, len(table.stream_shard.items) if table.stream_shard is not None else 0)
-            for name, table in self.tables.items()
-        }
+        before = dict(self.tables)
         _snapshot.updates = updated_keys(self, transact_items)
+        _snapshot.records = {}
         try:
-            return original(self, transact_items)
+            original(self, transact_items)
         except Exception:
-            for name, (table, records) in before.items():
+            for name, table in before.items():
                 restored = self.tables.get(name)
                 if restored is not None and restored is not table:
                     table.items = restored.items
                     self.tables[name] = table
-                if table.stream_shard is not None:
-                    del table.stream_shard.items[records:]
             raise
+        else:  # committed: its stream records appear, all at once
+            for shard, records in _snapshot.records.values():
+                shard.items.extend(records)
         finally:
-            _snapshot.updates = None
+            _snapshot.updates = _snapshot.records = None
 
     Table.__deepcopy__ = __deepcopy__  # type: ignore[attr-defined]
     transact_write_items.__wrapped__ = original  # type: ignore[attr-defined]

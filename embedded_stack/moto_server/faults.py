@@ -20,7 +20,8 @@ lives in the stack's process: ``install()`` wraps moto's Firehose (here) and Dyn
                                                          #   request unprocessed
       "kill_worker": {"function": "batch_write", "after_ms": 200, "times": 1},
                                                          # SIGKILL the worker running an invocation
-                                                         #   of that function, 200 ms into it
+                                                         #   of that function (deployed name, or its
+                                                         #   folder name), 200 ms into it
       "poller_crash": {"times": 1}                       # a stream poller dies after its function
     }                                                    #   took a batch, before checkpointing it
 
@@ -167,11 +168,16 @@ class InjectedFault(RuntimeError):
 
 
 def worker_kill_delay(function_name: str) -> float | None:
-    """Seconds after which the worker about to run an invocation of ``function_name`` is killed."""
+    """Seconds after which the worker about to run an invocation of ``function_name`` is killed.
+
+    The spec names the function as deployed (``items-local-batch_write``) or as its folder under
+    ``functions/`` (``batch_write``), which every stage's name ends with."""
     with _faults.lock:
         _faults.refresh()
-        fault = _faults.spec.get("kill_worker")
-        if not fault or fault.get("function") != function_name or not _faults.active("kill_worker"):
+        fault = _faults.spec.get("kill_worker") or {}
+        wanted = fault.get("function")
+        named = wanted is not None and (function_name == wanted or function_name.endswith(f"-{wanted}"))
+        if not named or not _faults.active("kill_worker"):
             return None
         _faults.fire("kill_worker")
         return max(0.0, float(fault.get("after_ms", 0)) / 1000)

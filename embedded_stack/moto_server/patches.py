@@ -24,6 +24,7 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
+from embedded_stack.moto_server import dynamodb_patches
 from embedded_stack.moto_server.dynamodb_patches import serialize_dynamodb_writes
 from embedded_stack.moto_server.internals import MotoPatchError, _require, _source_has
 
@@ -73,10 +74,11 @@ def _patch_stream_shard() -> None:
             event_name = "REMOVE"
         else:
             event_name = "MODIFY"
-        seq = len(self.items) + self.starting_sequence_number
+        pending = dynamodb_patches.pending_records(self)  # a transaction's: appended when it commits
+        seq = len(self.items) + len(pending or ()) + self.starting_sequence_number
         record = table_mod.StreamRecord(self.table, view_type, event_name, old, new, seq)
         record.record["awsRegion"] = self.table.region_name
-        self.items.append(record)
+        (self.items if pending is None else pending).append(record)
 
     add.__wrapped__ = original  # type: ignore[attr-defined]
     shard_cls.add = add

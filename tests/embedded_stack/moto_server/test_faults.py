@@ -92,3 +92,12 @@ def test_batches_that_pass_leave_some_requests_unprocessed(ddb, table, spec):
     faults.clear(spec)
     stored = ddb.scan(TableName=table)["Items"]
     assert sorted(i["PK"]["S"] for i in stored) == ["b0", "b2", "b4"]  # unprocessed = not written
+
+
+def test_kill_worker_names_a_function_as_deployed_or_by_its_folder(spec):
+    faults.write({"kill_worker": {"function": "batch_write", "after_ms": 50, "times": 2}}, spec)
+    assert faults.worker_kill_delay("items-local-batch_get") is None
+    assert faults.worker_kill_delay("items-local-batch_write") == 0.05
+    assert faults.worker_kill_delay("batch_write") == 0.05
+    assert faults.worker_kill_delay("batch_write") is None  # `times` is spent
+    assert faults.fired(spec) == {"kill_worker": 2}

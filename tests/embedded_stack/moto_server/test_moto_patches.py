@@ -176,10 +176,12 @@ def test_reads_racing_transactions_never_fail(moto_server):
     assert errors == []
 
 
-def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_server):
+def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_server, monkeypatch):
     """moto rolls a cancelled TransactWriteItems back by swapping in a deep copy of the table, stream
     shard included: every shard iterator held before (the pollers') then read a shard nothing was
-    appended to any more, and the audit trail stopped after the first idempotent replay."""
+    appended to any more, and the audit trail stopped after the first idempotent replay. Nor may a
+    poller read the record of a write the transaction then undoes (it did, in the soak: an audit event
+    for an item that never existed, and a later record skipped for reusing its sequence number)."""
     import uuid
 
     import boto3
@@ -211,6 +213,21 @@ def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_serve
     page = streams.get_records(ShardIterator=iterator)
     assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["first"]
     ddb.put_item(TableName=table, Item={"PK": {"S": "kept"}, "v": {"N": "1"}})
+    page = streams.get_records(ShardIterator=page["NextShardIterator"])
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["kept"]
+    from moto.dynamodb.models.table import Table
+
+    seen_mid_transaction: list[list[str]] = []
+    put = Table.put_item
+
+    def peeking_put(self, item_attrs, *args, **kwargs):
+        result = put(self, item_attrs, *args, **kwargs)
+        if item_attrs.get("PK") == {"S": "undone"}:  # a poller reading while the transaction runs
+            peek = streams.get_records(ShardIterator=page["NextShardIterator"])["Records"]
+            seen_mid_transaction.append([r["dynamodb"]["Keys"]["PK"]["S"] for r in peek])
+        return result
+
+    monkeypatch.setattr(Table, "put_item", peeking_put)
     with pytest.raises(ClientError, match="TransactionCanceled"):
         ddb.transact_write_items(
             TransactItems=[
@@ -233,9 +250,18 @@ def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_serve
                 },
             ]
         )
+    monkeypatch.undo()
+    assert seen_mid_transaction == [[]]
     ddb.put_item(TableName=table, Item={"PK": {"S": "after"}})
     page = streams.get_records(ShardIterator=page["NextShardIterator"])
-    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["kept", "after"]
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == ["after"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    everything = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in everything] == ["first", "kept", "after"]
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in everything]
+    assert sequence == sorted(set(sequence))
     assert "Item" not in ddb.get_item(TableName=table, Key={"PK": {"S": "undone"}})
     assert ddb.get_item(TableName=table, Key={"PK": {"S": "kept"}})["Item"]["v"] == {"N": "1"}
     assert "Item" in ddb.get_item(TableName=table, Key={"PK": {"S": "first"}})
