@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean
+.PHONY: venv test lint format run build bench soak clean
 
 $(STAMP): requirements/dev.txt requirements/layer.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ build: venv
 ## bench: the benchmark suite; results in benchmarks/results/
 bench: venv
 	$(PY) -m benchmarks
+
+## soak: the embedded stack on loopback under mixed load and faults, then reconciled (SOAK_ARGS=--duration 600)
+soak: venv
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf build .local .pytest_cache .ruff_cache
