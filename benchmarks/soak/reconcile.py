@@ -166,6 +166,16 @@ def _final_state(
             return "absent as acknowledged"
         if any(w.kind == "delete" for w in doubtful):
             return "absent after a delete in doubt"
+        refused = [
+            w
+            for w in writes
+            if w.kind == "delete" and w.outcome == REJECTED and w.call.started > last.call.started
+        ]
+        if refused:
+            findings.violations.append(
+                f"retried write: {where} is gone, though its DELETE answered {refused[-1].call.status}"
+            )
+            return "deleted, answered as refused"
         findings.violations.append(f"lost: {where} missing; last acknowledged {last.kind} {last.marker}")
         return "lost"
     return _present(where, item, last, doubtful, by_marker=by_marker, findings=findings)

@@ -171,3 +171,11 @@ def test_isolation_of_what_a_partner_is_shown(ledger):
     )
     assert ledger.violations == ["isolation: partner-a was shown partner-b's item z (GET /items/z)"]
     assert (outcome_of(204), outcome_of(404)) == (ACKED, REJECTED)
+
+
+def test_a_delete_answered_404_that_happened_is_a_retried_write(ledger):
+    _write(ledger, 1, "create", "a", 201, version=1)
+    _write(ledger, 2, "delete", "a", 404)  # botocore retried a delete whose first attempt had run
+    assert [
+        v for v in _findings(ledger, {}).violations if v.startswith("retried write: partner-a item a is gone")
+    ]

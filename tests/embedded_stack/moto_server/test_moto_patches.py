@@ -265,3 +265,37 @@ def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_serve
     assert "Item" not in ddb.get_item(TableName=table, Key={"PK": {"S": "undone"}})
     assert ddb.get_item(TableName=table, Key={"PK": {"S": "kept"}})["Item"]["v"] == {"N": "1"}
     assert "Item" in ddb.get_item(TableName=table, Key={"PK": {"S": "first"}})
+
+
+def test_queries_keep_dynamodbs_order_on_the_faster_sort(moto_server):
+    """all_items sorts on precomputed values now: numbers must still sort as numbers, not as text."""
+    import random
+    import uuid
+
+    import boto3
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    table = f"order-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "N", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "N", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    numbers = random.Random(7).sample(range(-500, 500), 40)
+    for n in numbers:
+        ddb.put_item(TableName=table, Item={"PK": {"S": "u"}, "N": {"N": str(n)}})
+    page = ddb.query(
+        TableName=table, KeyConditionExpression="PK = :u", ExpressionAttributeValues={":u": {"S": "u"}}
+    )
+    assert [int(i["N"]["N"]) for i in page["Items"]] == sorted(numbers)
+    assert ddb.scan(TableName=table)["Count"] == len(numbers)
