@@ -88,15 +88,14 @@ class PartnerSession:
     ) -> None:
         self.label, self.partner, self.target = name, partner, shared.target
         self.ledger, self.budget, self.registry = shared.ledger, shared.budget, shared.registry
-        ledger, registry = shared.ledger, shared.registry
         self.rng = random.Random(seed)
         self.polite = polite
-        self.user = f"soak-{ledger.run}-{name}"
+        self.user = f"soak-{self.ledger.run}-{name}"
         self.owned: dict[str, tuple[int, str]] = {}  # id -> (version, marker) as last acknowledged
         self.n = 0
         self.session = requests.Session()
         self.session.headers["x-api-key"] = partner.api_key
-        registry.users.setdefault(partner.name, []).append(self.user)
+        self.registry.users.setdefault(partner.name, []).append(self.user)
 
     def _marker(self) -> str:
         self.n += 1
