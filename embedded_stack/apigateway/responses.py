@@ -173,7 +173,8 @@ def render_gateway_error(
 
     A gateway response template is not Velocity: API Gateway substitutes ``$context.*`` and
     ``$stageVariables.*`` as plain text and escapes nothing. ``$context.error.messageString`` is the
-    message between double quotes, unescaped ("the quoted value of $context.error.message"), and
+    message between double quotes, unescaped ("the quoted value of $context.error.message"; ``null``
+    when there is none, as for authorizer configuration errors), and
     ``$context.error.validationErrorString`` the validator's messages as they are, quotes included, so
     a template that puts it between quotes is invalid JSON on AWS and here alike. Unknown variables
     render empty.
@@ -187,8 +188,10 @@ def render_gateway_error(
     values = {
         **{f"context.{k}": v for k, v in context.items()},
         **{f"stageVariables.{k}": v for k, v in (stage_variables or {}).items()},
-        "context.error.message": text,
-        "context.error.messageString": f'"{text}"',
+        "context.error.message": text or "",
+        # A null message (authorizer configuration errors) is a bare null, as AWS's default
+        # template {"message":$context.error.messageString} answers them: {"message":null}.
+        "context.error.messageString": "null" if text is None else f'"{text}"',
         "context.error.responseType": kind.name,
         "context.error.validationErrorString": validation_errors,
     }
