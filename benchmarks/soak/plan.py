@@ -4,7 +4,7 @@ Phases start and end at fractions of the soak's progress (the larger of requests
 budgeted and time spent / time budgeted), so a short soak and a long one go through the same story:
 
 1. a Firehose outage: every PutRecordBatch fails (the audit consumer retries, the mapping bisects
-   and retries, what still fails lands in the audit DLQ, replayed afterwards);
+   and retries, what still fails is parked in the audit failure bucket, replayed afterwards);
 2. DynamoDB throttling: every second item call fails and batches leave every third request
    unprocessed (botocore retries, the layer's batch retries, 503s when they run out);
 3. a Lambda worker killed mid-batch: the next POST /batch invocation is SIGKILLed 40 ms in;

@@ -3,13 +3,18 @@
 - **Table.** Every item the soak wrote carries the marker of the write that produced its state. For each
   item id: the state must come from its last acknowledged write (at the version that answer gave), or
   from a write in doubt after it; an item whose last acknowledged write was a delete must be gone; no
-  state may come from a rejected write. No id may be acknowledged as created twice (a batch overwriting
-  a concurrent create). Batch items with server ids: exactly the acknowledged ones exist. Items written
-  with one Idempotency-Key: at most one. Every marker found is known and sits in its partner's keys.
-- **Audit.** Once the pollers have caught up (the audit DLQ replayed with scripts/audit_replay.py when
-  it holds anything): every item change in the stream during the soak is in S3 (``audit_verify``),
-  exactly once after dedupe on eventId, nothing else; and the last event of each soak item agrees
-  with the table.
+  state may come from a rejected write. No id may be acknowledged as created twice (a batch writing
+  over a concurrent create: issue 11 part A made that impossible, so it fails the soak).
+- **Batches.** Every answer of POST /batch has the shape docs/api.md#batches gives (each item written
+  or failed once, with its index, id and reason; 201 only when all were written, 503 only when all
+  were throttled). A client-chosen id the answer called written is acknowledged; ``unknown``, in
+  doubt; any other reason, refused. Server ids: exactly the written ones exist (and perhaps the
+  ``unknown`` ones); a refused batch or a 503 wrote none. Items written with one Idempotency-Key: at
+  most one. Every marker found is known and sits in its partner's partition.
+- **Audit.** Once the pollers have caught up (batches parked in the failure bucket replayed with
+  scripts/audit_replay.py when it holds any): every item change in the stream during the soak is in
+  S3 (``audit_verify``), exactly once after dedupe on eventId, nothing else; and the last event of
+  each soak item agrees with the table.
 - **5xx.** Each must overlap a fault that can cause it. DynamoDB throttling: 503 (our answer when
   retries run out), 502 and 504 (retries outlasting the function's or the integration's timeout),
   500 (reserved concurrency exhausted by invocations still retrying) or no answer, up to 30 s after
@@ -33,6 +38,7 @@ from scripts import audit_replay, audit_verify
 from scripts.audit_common import s3_events
 
 AUDIT_DEADLINE_S = 240.0
+REASONS = ("exists", "throttled", "unknown", "invalid")  # docs/api.md#batches
 SETTLE_S = 30.0  # an invocation API Gateway gave up on (504) may still write for this long
 EXPLAINS = {
     "DynamoDB throttling": lambda call: call.status in (500, 502, 503, 504, None),
@@ -55,7 +61,6 @@ def _item(raw: dict[str, Any]) -> dict[str, Any]:
 
 def scan_table(target: Target, run: str) -> dict[tuple[str, str], dict[str, Any]]:
     """(partner name, item id) -> item, for every item carrying a marker of this run."""
-    names = {p.key_id: p.name for p in target.partners.values()}
     ddb = target.client("dynamodb")
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for page in ddb.get_paginator("scan").paginate(TableName=target.audit.table_name, ConsistentRead=True):
@@ -64,8 +69,10 @@ def scan_table(target: Target, run: str) -> dict[tuple[str, str], dict[str, Any]
             marker = (item.get("info") or {}).get("soak") if isinstance(item.get("info"), dict) else None
             if item.get("SK") != "ITEM" or not str(marker).startswith(f"soak.{run}."):
                 continue
-            key_id = str(item["PK"]).split("#")[1]
-            found[(names.get(key_id, f"unknown partner {key_id}"), str(item["id"]))] = item
+            partner = str(item["PK"]).split("#")[1]  # P#<partner>#I#<id>: the partner is the tenant
+            if partner not in target.partners:
+                partner = f"unknown partner {partner}"
+            found[(partner, str(item["id"]))] = item
     return found
 
 
@@ -75,10 +82,12 @@ def _marker(item: dict[str, Any]) -> str:
 
 def check_table(ledger: Ledger, table: dict[tuple[str, str], dict[str, Any]], findings: Findings) -> None:
     """Each id's state against its history; every marker in the table; each idempotency key."""
+    answers = _batch_outcomes(ledger, findings)
+    settled = [_settled(write, answers) for write in ledger.writes]
     by_marker: dict[str, list[Write]] = defaultdict(list)
-    for write in ledger.writes:
+    for write in settled:
         by_marker[write.marker].append(write)
-    _check_ids(ledger, table, by_marker, findings)
+    _check_ids(settled, table, by_marker, findings)
     for (partner, item_id), item in table.items():
         writes = by_marker.get(_marker(item))
         if not writes:
@@ -103,16 +112,15 @@ def check_table(ledger: Ledger, table: dict[tuple[str, str], dict[str, Any]], fi
 
 
 def _check_ids(
-    ledger: Ledger,
+    settled: list[Write],
     table: dict[tuple[str, str], dict[str, Any]],
     by_marker: dict[str, list[Write]],
     findings: Findings,
 ) -> None:
     history: dict[tuple[str, str], list[Write]] = defaultdict(list)
-    batch_acks = _batch_outcomes(ledger, findings)
-    for write in ledger.writes:
+    for write in settled:
         if write.item_id is not None:
-            history[(write.partner, write.item_id)].append(_settled(write, batch_acks))
+            history[(write.partner, write.item_id)].append(write)
     counts: Counter[str] = Counter()
     for key, writes in history.items():
         writes.sort(key=lambda w: w.call.started)
@@ -127,26 +135,83 @@ def _check_ids(
     findings.figures["ids checked against the table"] = dict(counts)
 
 
-def _batch_outcomes(ledger: Ledger, findings: Findings) -> dict[int, tuple[set[str], set[str]]]:
-    """For each acknowledged batch call: (written ids, failed ids) as its answer said."""
-    out: dict[int, tuple[set[str], set[str]]] = {}
+@dataclass(frozen=True)
+class BatchAnswer:
+    """What one POST /batch answer says happened to its items: written, and failed by reason."""
+
+    written: frozenset[str]
+    unknown: frozenset[str]  # sent, answer lost: may or may not be written
+    failed: dict[int, str]  # request index -> reason
+
+    @property
+    def nothing_written(self) -> bool:
+        return not self.written and not self.unknown
+
+
+def batch_answer(call: Call, count: int) -> tuple[BatchAnswer | None, str | None]:
+    """The answer of a POST /batch of ``count`` items, or None when its body says nothing (a 502,
+    a 4xx); with what is wrong with its shape, if anything (docs/api.md#batches: every item is in
+    ``written`` or, once, in ``failed`` with its index, id and reason; a 503 only when all were
+    throttled)."""
+    body = call.body if isinstance(call.body, dict) else {}
+    if call.status not in (201, 207, 503) or "failed" not in body:
+        return None, None if call.status != 201 else f"a 201 without the batch body: {str(body)[:200]}"
+    written, failed = body.get("written") or [], body.get("failed") or []
+    indexes = [f.get("index") for f in failed]
+    problems = []
+    if len(written) + len(failed) != count or len(set(indexes)) != len(indexes):
+        problems.append(f"{len(written)} written + {len(failed)} failed for {count} items")
+    if any(not isinstance(i, int) or not 0 <= i < count for i in indexes):
+        problems.append(f"failed indexes {indexes} out of range")
+    if any(f.get("reason") not in REASONS or not f.get("id") for f in failed):
+        problems.append(f"failed entries without an id or a known reason: {failed[:3]}")
+    if (call.status == 201) != (not failed) or (
+        call.status == 503 and (written or any(f.get("reason") != "throttled" for f in failed))
+    ):
+        problems.append(f"status {call.status} for {len(written)} written and {failed[:3]}")
+    answer = BatchAnswer(
+        frozenset(written),
+        frozenset(str(f.get("id")) for f in failed if f.get("reason") == "unknown"),
+        {f["index"]: str(f.get("reason")) for f in failed if isinstance(f.get("index"), int)},
+    )
+    return answer, "; ".join(problems) or None
+
+
+def _batch_outcomes(ledger: Ledger, findings: Findings) -> dict[int, BatchAnswer]:
+    """For each batch call whose answer says what happened to its items: that answer (its shape
+    checked: a malformed answer is a violation)."""
+    calls: dict[int, tuple[Call, int]] = {}
     for write in ledger.writes:
-        call = write.call
-        if write.kind == "batch" and write.outcome == ACKED and id(call) not in out:
-            body = call.body or {}
-            out[id(call)] = (set(body.get("written", [])), {f["id"] for f in body.get("failed", [])})
-    findings.figures["batch requests acknowledged"] = len(out)
+        if write.kind == "batch":
+            call, count = calls.get(id(write.call), (write.call, 0))
+            calls[id(write.call)] = (call, count + 1)
+    out: dict[int, BatchAnswer] = {}
+    for key, (call, count) in calls.items():
+        answer, problem = batch_answer(call, count)
+        if problem:
+            findings.violations.append(f"batch answer: {call.method} {call.path} {call.status}: {problem}")
+        if answer is not None:
+            out[key] = answer
+    findings.figures["batch requests acknowledged"] = sum(
+        1 for call, _ in calls.values() if call.status in (201, 207)
+    )
     return out
 
 
-def _settled(write: Write, batch_acks: dict[int, tuple[set[str], set[str]]]) -> Write:
-    """A batch item with a client-chosen id, as its batch's answer said: written, or failed."""
-    if write.kind != "batch" or write.outcome != ACKED:
+def _settled(write: Write, answers: dict[int, BatchAnswer]) -> Write:
+    """A batch item as its batch's answer said (by its index, the marker's last part): written
+    (acknowledged), ``unknown`` (in doubt), or any other reason (rejected: it must leave nothing)."""
+    answer = answers.get(id(write.call))
+    if write.kind != "batch" or answer is None:
         return write
-    written, _failed = batch_acks[id(write.call)]
-    if write.item_id in written:
-        return Write(write.marker, write.partner, write.item_id, "batch", write.call, ACKED, 1)
-    return Write(write.marker, write.partner, write.item_id, "batch", write.call, REJECTED)
+    reason = answer.failed.get(int(write.marker.rpartition(".")[2]))
+    if reason is None:
+        outcome, version = ACKED, 1
+    elif reason == "unknown":
+        outcome, version = IN_DOUBT, None
+    else:
+        outcome, version = REJECTED, None
+    return Write(write.marker, write.partner, write.item_id, "batch", write.call, outcome, version)
 
 
 def _final_state(
@@ -216,7 +281,8 @@ def _present(
 
 
 def check_batches(ledger: Ledger, table: dict[tuple[str, str], dict[str, Any]], findings: Findings) -> None:
-    """Batch items with server-generated ids: exactly the acknowledged ones exist."""
+    """Batch items with server-generated ids: exactly the written ones exist (plus, perhaps, those
+    whose outcome the answer called unknown); a refused batch, or a 503 (all throttled), wrote none."""
     stored: dict[str, set[str]] = defaultdict(set)  # batch marker base -> ids in the table
     for (_partner, item_id), item in table.items():
         base, _, _ = _marker(item).rpartition(".")
@@ -228,15 +294,16 @@ def check_batches(ledger: Ledger, table: dict[tuple[str, str], dict[str, Any]], 
             continue
         seen.add(id(call))
         base = write.marker.rpartition(".")[0]
-        given = {w.item_id for w in ledger.writes if w.call is call and w.item_id}
+        items = [w for w in ledger.writes if w.call is call]
+        given = {w.item_id for w in items if w.item_id}
         present = stored.get(base, set()) - given
-        if write.outcome == ACKED:
-            body = call.body or {}
-            written = set(body.get("written", [])) - given
-            if present != written:
+        answer, _ = batch_answer(call, len(items))
+        if answer is not None and (write.outcome == ACKED or answer.nothing_written):
+            written = answer.written - given
+            if not written <= present or not present <= written | answer.unknown:
                 findings.violations.append(
-                    f"batch {base}: acknowledged {sorted(written - present)} missing, "
-                    f"{sorted(present - written)} present though not acknowledged"
+                    f"batch {base} ({call.status}): written {sorted(written - present)} missing, "
+                    f"{sorted(present - written - answer.unknown)} present though not written"
                 )
         elif write.outcome == REJECTED and present:
             findings.violations.append(
@@ -287,20 +354,20 @@ def check_audit(
     since: datetime,
     findings: Findings,
 ) -> None:
-    """Wait for the audit log to hold every change (replaying the DLQ as needed), then compare."""
-    sqs = target.client("sqs")
+    """Wait for the audit log to hold every change (replaying parked batches as needed), then compare.
+
+    Batches the stream mapping gave up on (the Firehose outage) are parked in the failure bucket;
+    they are replayed with scripts/audit_replay.py, as the runbook says, whenever some are there."""
+    s3 = target.client("s3")
     deadline = time.monotonic() + AUDIT_DEADLINE_S
     replayed: list[audit_replay.Report] = []
     while True:
         until = datetime.now(UTC)
         result = audit_verify.verify(target.audit, since, until, endpoint_url=target.endpoint_url)
-        waiting = int(
-            sqs.get_queue_attributes(
-                QueueUrl=target.audit.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]["ApproximateNumberOfMessages"]
-        )
-        if waiting:
+        parked = _parked(s3, target)
+        if parked and time.monotonic() < deadline:
             replayed += audit_replay.replay(target.audit, target.endpoint_url, progress=False)
+            time.sleep(1)  # a record Firehose refused again stays parked: do not spin on it
             continue
         if not result.missing or time.monotonic() > deadline:
             break
@@ -310,9 +377,11 @@ def check_audit(
         "distinct events in S3": result.stored,
         "missing": len(result.missing),
         "delivered more than once (deduplicated on eventId)": len(result.duplicates),
-        "DLQ messages replayed": sum(r.deleted for r in replayed),
-        "replay sources": dict(Counter(r.source for r in replayed)),
+        "parked batches replayed": sum(r.retired for r in replayed),
+        "events replayed": sum(r.events for r in replayed if r.retired),
     }
+    if parked:
+        findings.violations.append(f"audit: {parked} parked batches could not be replayed")
     if result.missing:
         findings.violations.append(
             f"audit: {len(result.missing)} changes never reached S3: {result.missing[:5]}"
@@ -324,6 +393,11 @@ def check_audit(
     _last_word(target, run, table, (since, until), findings)
 
 
+def _parked(s3: Any, target: Target) -> int:
+    """How many on-failure records wait in the failure bucket."""
+    return sum(1 for _ in audit_replay.failure_objects(s3, target.audit.failure_bucket))
+
+
 def _last_word(
     target: Target,
     run: str,
@@ -332,7 +406,6 @@ def _last_word(
     findings: Findings,
 ) -> None:
     """The last audit event of every soak item says what the table holds."""
-    names = {p.key_id: p.name for p in target.partners.values()}
     last: dict[tuple[str, str], dict[str, Any]] = {}
     s3 = target.client("s3")
     events = s3_events(s3, target.audit.bucket, target.audit.prefix, *window, slack=timedelta(hours=1))
@@ -341,7 +414,7 @@ def _last_word(
         info = image.get("info") if isinstance(image.get("info"), dict) else {}
         if not str(info.get("soak", "")).startswith(f"soak.{run}."):
             continue
-        key = (names.get(event.get("partnerId"), "?"), str(event.get("itemId")))
+        key = (str(event.get("partnerId")), str(event.get("itemId")))
         if key not in last or int(event["sequenceNumber"]) > int(last[key]["sequenceNumber"]):
             last[key] = event
     disagree = []

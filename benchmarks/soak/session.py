@@ -1,4 +1,5 @@
-"""A partner's session with the API, as the soak's clients use it: requests recorded in the ledger,
+"""A partner's session with the API, as the soak's clients use it: requests (each with one of the
+partner's read-write keys, picked at random) recorded in the ledger,
 the items the client owns (it is their only writer, so it knows what each should look like), and an
 answer in doubt resolved by reading the item back, as a careful client does.
 
@@ -94,7 +95,6 @@ class PartnerSession:
         self.owned: dict[str, tuple[int, str]] = {}  # id -> (version, marker) as last acknowledged
         self.n = 0
         self.session = requests.Session()
-        self.session.headers["x-api-key"] = partner.api_key
         self.registry.users.setdefault(partner.name, []).append(self.user)
 
     def _marker(self) -> str:
@@ -105,8 +105,11 @@ class PartnerSession:
         self.budget.count()
         started = time.time()
         try:
+            # Any of the partner's read-write keys: the partner, not the key, owns the data, so an
+            # item written with one key is read, patched and deleted with another.
+            headers = {**kwargs.pop("headers", {}), "x-api-key": self.rng.choice(self.partner.write_keys)}
             response = self.session.request(
-                method, f"{self.target.api_url}{path}", timeout=TIMEOUT_S, **kwargs
+                method, f"{self.target.api_url}{path}", headers=headers, timeout=TIMEOUT_S, **kwargs
             )
         except requests.RequestException:
             return self.ledger.call(

@@ -1,8 +1,9 @@
 """The stack a soak drives: its API and partners, and the AWS names the reconciliation reads.
 
-Everything comes from the stack's ``stack.json`` document and, for the audit pipeline's names, from
-the AWS endpoint itself (the delivery stream writing to the audit bucket, the table's stream), as an
-operator would find them. The fault spec file must be the one the stack reads.
+Everything comes from the stack's ``stack.json`` document (partners with their named keys, the audit
+and failure buckets) and, for the audit pipeline's other names, from the AWS endpoint itself (the
+delivery stream writing to the audit bucket, the table's stream), as an operator would find them. The
+fault spec file must be the one the stack reads.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from scripts.audit_common import Stack
 
 @dataclass(frozen=True)
 class Partner:
-    """One partner of the stage: its key (a secret), tenant id and plan limits."""
+    """One partner of the stage (the tenant: its name is its data's partition), the values of its
+    read-write keys (secrets; every one reaches the same data) and its usage plan's limits."""
 
     name: str
-    api_key: str
-    key_id: str
+    write_keys: tuple[str, ...]
     rate_limit: float
     burst_limit: int
     quota_limit: int | None
@@ -52,10 +53,12 @@ class Target:
 
 def _partner(name: str, raw: dict[str, Any]) -> Partner:
     throttle, quota = raw.get("throttle") or {}, raw.get("quota") or {}
+    keys = tuple(k["api_key"] for k in raw.get("keys") or [] if k.get("scope") == "read-write")
+    if not keys or not all(keys):
+        raise LookupError(f"partner {name} has no read-write key with a value in the stack document")
     return Partner(
         name=name,
-        api_key=raw["api_key"],
-        key_id=raw["api_key_id"],
+        write_keys=keys,
         rate_limit=float(throttle.get("rate_limit") or 0),
         burst_limit=int(throttle.get("burst_limit") or 0),
         quota_limit=int(quota["limit"]) if quota.get("limit") is not None else None,
@@ -80,7 +83,6 @@ def from_stack_document(document: dict[str, Any], faults_file: Path) -> Target:
     if delivery is None:
         raise LookupError(f"no delivery stream writes to {document['audit_bucket']}")
     table = boto3.client("dynamodb", **kwargs).describe_table(TableName=document["table_name"])["Table"]
-    dlqs = [url for name, url in (document.get("dlq_urls") or {}).items() if name.endswith("audit-dlq")]
     audit = Stack(
         region=region,
         stage=document.get("stage"),
@@ -89,7 +91,7 @@ def from_stack_document(document: dict[str, Any], faults_file: Path) -> Target:
         bucket=document["audit_bucket"],
         prefix=delivery[1],
         firehose_name=delivery[0],
-        dlq_url=dlqs[0] if dlqs else None,
+        failure_bucket=document["audit_failure_bucket"],
     )
     return Target(
         api_url=document["api_url"].rstrip("/"),

@@ -112,16 +112,70 @@ def test_a_batch_in_doubt_over_an_acknowledged_create_is_an_overwrite(ledger):
 def test_server_id_batches_must_hold_exactly_what_was_acknowledged(ledger):
     base = ledger.marker("partner-a", "c0", 1)
     batch = _call(
-        "batch", "POST", "/batch", 207, {"written": ["s1", "s2"], "failed": [{"id": "s3", "reason": "x"}]}
+        "batch",
+        "POST",
+        "/batch",
+        207,
+        {"written": ["s1", "s2"], "failed": [{"index": 2, "id": "s3", "reason": "throttled"}]},
     )
     for i in range(3):
         _write(ledger, 1, "batch", None, 207, call=batch, marker=f"{base}.{i}")
     ok = {("partner-a", f"s{i + 1}"): _item(f"s{i + 1}", f"{base}.{i}") for i in range(2)}
     assert _findings(ledger, ok).violations == []
     missing = dict(list(ok.items())[:1])
-    assert any("acknowledged ['s2'] missing" in v for v in _findings(ledger, missing).violations)
+    assert any("written ['s2'] missing" in v for v in _findings(ledger, missing).violations)
     extra = {**ok, ("partner-a", "s3"): _item("s3", f"{base}.2")}
-    assert any("['s3'] present though not acknowledged" in v for v in _findings(ledger, extra).violations)
+    assert any("['s3'] present though not written" in v for v in _findings(ledger, extra).violations)
+
+
+def test_a_batch_item_of_unknown_outcome_may_or_may_not_be_there(ledger):
+    base = ledger.marker("partner-a", "c0", 1)
+    failed = [{"index": 1, "id": "u1", "reason": "unknown"}, {"index": 2, "id": "given", "reason": "unknown"}]
+    batch = _call("batch", "POST", "/batch", 207, {"written": ["s1"], "failed": failed})
+    _write(ledger, 1, "batch", None, 207, call=batch, marker=f"{base}.0")
+    _write(ledger, 1, "batch", None, 207, call=batch, marker=f"{base}.1")
+    _write(ledger, 1, "batch", "given", 207, call=batch, marker=f"{base}.2")
+    written = {("partner-a", "s1"): _item("s1", f"{base}.0")}
+    everything = {
+        **written,
+        ("partner-a", "u1"): _item("u1", f"{base}.1"),
+        ("partner-a", "given"): _item("given", f"{base}.2"),
+    }
+    assert _findings(ledger, written).violations == []
+    assert _findings(ledger, everything).violations == []
+
+
+def test_a_503_of_a_batch_says_nothing_was_written(ledger):
+    base = ledger.marker("partner-a", "c0", 1)
+    failed = [{"index": i, "id": f"t{i}", "reason": "throttled"} for i in range(2)]
+    busy = _call("batch", "POST", "/batch", 503, {"message": "service busy", "written": [], "failed": failed})
+    _write(ledger, 1, "batch", None, 503, call=busy, marker=f"{base}.0")
+    _write(ledger, 1, "batch", "mine", 503, call=busy, marker=f"{base}.1")
+    assert _findings(ledger, {}).violations == []
+    wrote = {("partner-a", "t0"): _item("t0", f"{base}.0"), ("partner-a", "mine"): _item("mine", f"{base}.1")}
+    violations = _findings(ledger, wrote).violations
+    assert any("['t0'] present though not written" in v for v in violations)
+    assert any(v.startswith("unacknowledged write present: partner-a item mine") for v in violations)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (207, {"written": ["a"], "failed": []}, "1 written + 0 failed for 2 items"),
+        (207, {"written": ["a"], "failed": [{"index": 5, "id": "b", "reason": "exists"}]}, "out of range"),
+        (207, {"written": ["a"], "failed": [{"index": 1, "id": "b", "reason": "gone"}]}, "known reason"),
+        (201, {"written": ["a"], "failed": [{"index": 1, "id": "b", "reason": "exists"}]}, "status 201"),
+        (503, {"written": [], "failed": [{"index": 0, "id": "a", "reason": "unknown"}] * 2}, "status 503"),
+        (201, {"message": "created"}, "a 201 without the batch body"),
+    ],
+)
+def test_a_batch_answer_out_of_shape_is_caught(ledger, status, body, expected):
+    batch = _call("batch", "POST", "/batch", status, body)
+    for i in range(2):
+        _write(
+            ledger, 1, "batch", None, status, call=batch, marker=f"{ledger.marker('partner-a', 'c0', 1)}.{i}"
+        )
+    assert [v for v in _findings(ledger, {}).violations if v.startswith("batch answer:") and expected in v]
 
 
 def test_one_idempotency_key_may_leave_one_item(ledger):

@@ -15,9 +15,6 @@ from tests.e2e.targets import StackInfo
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECONDS = float(os.environ.get("E2E_SOAK_S", "30"))
-# The known race of docs/api.md#batches (issue 11, finding 1): a non-atomic POST /batch overwrites an
-# item created while it ran. The soak provokes it on purpose and reports it as an overwrite.
-KNOWN_RACE = "overwrite: "
 
 
 def test_a_short_soak_under_faults_reconciles(stack: StackInfo):
@@ -35,7 +32,5 @@ def test_a_short_soak_under_faults_reconciles(stack: StackInfo):
     report = driver.render(findings)
     print(report)
     assert findings.figures["load"]["requests"] > 0, report
-    others = [v for v in findings.violations if not v.startswith(KNOWN_RACE)]
-    assert not others, report
-    if findings.violations:
-        pytest.xfail(f"the known POST /batch overwrite race (docs/api.md#batches):\n{report}")
+    # Every violation fails it, an overwrite too: POST /batch never writes over an item (issue 11 A).
+    assert not findings.violations, report
