@@ -65,10 +65,12 @@ def scan_table(target: Target, run: str) -> dict[tuple[str, str], dict[str, Any]
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for page in ddb.get_paginator("scan").paginate(TableName=target.audit.table_name, ConsistentRead=True):
         for raw in page.get("Items", []):
-            item = _item(raw)
-            marker = (item.get("info") or {}).get("soak") if isinstance(item.get("info"), dict) else None
-            if item.get("SK") != "ITEM" or not str(marker).startswith(f"soak.{run}."):
+            # Picked out in wire format: the table may hold others' items whose numbers boto3's
+            # deserializer refuses (DynamoDB keeps 38 digits; its context traps rounding).
+            marker = ((raw.get("info") or {}).get("M") or {}).get("soak", {}).get("S", "")
+            if raw.get("SK", {}).get("S") != "ITEM" or not marker.startswith(f"soak.{run}."):
                 continue
+            item = _item(raw)
             partner = str(item["PK"]).split("#")[1]  # P#<partner>#I#<id>: the partner is the tenant
             if partner not in target.partners:
                 partner = f"unknown partner {partner}"

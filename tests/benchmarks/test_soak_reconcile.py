@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -233,3 +234,32 @@ def test_a_delete_answered_404_that_happened_is_a_retried_write(ledger):
     assert [
         v for v in _findings(ledger, {}).violations if v.startswith("retried write: partner-a item a is gone")
     ]
+
+
+def test_the_table_scan_picks_this_runs_items_and_skips_others_it_cannot_read():
+    """Another suite's item with a number boto3 refuses to deserialize (41 digits, DynamoDB's edge)
+    shares the table: the scan must neither fail on it nor report it."""
+    marker = Ledger(RUN).marker("partner-a", "c0", 1)
+    items = [
+        {"PK": {"S": "P#partner-x#I#big"}, "SK": {"S": "ITEM"}, "info": {"M": {"n": {"N": "1" + "0" * 40}}}},
+        {
+            "PK": {"S": "P#partner-a#I#old"},
+            "SK": {"S": "ITEM"},
+            "info": {"M": {"soak": {"S": "soak.r0.x.c.1"}}},
+        },
+        {
+            "PK": {"S": "P#partner-a#I#a1"},
+            "SK": {"S": "ITEM"},
+            "id": {"S": "a1"},
+            "version": {"N": "2"},
+            "info": {"M": {"soak": {"S": marker}}},
+        },
+    ]
+    pages = SimpleNamespace(paginate=lambda **_: [{"Items": items}])
+    ddb = SimpleNamespace(get_paginator=lambda _name: pages)
+    target = SimpleNamespace(
+        partners={"partner-a": None}, audit=SimpleNamespace(table_name="t"), client=lambda _service: ddb
+    )
+    found = reconcile.scan_table(target, RUN)
+    assert list(found) == [("partner-a", "a1")]
+    assert found[("partner-a", "a1")]["version"] == 2
