@@ -10,8 +10,10 @@ budgeted and time spent / time budgeted), so a short soak and a long one go thro
 3. a Lambda worker killed mid-batch: the next POST /batch invocation is SIGKILLed 40 ms in;
 4. a stream poller crash after its function took a batch, before the checkpoint.
 
-Each phase records when it was active and what fired (``faults.fired``); ``reconcile`` explains 5xx
-answers with these windows and fails the soak if a fault never fired.
+A phase lasts until its fault has fired at least once (so a short soak on a loaded machine still
+goes through every fault, later phases starting late); one that never fires before the load ends
+fails the soak. Each phase records when it was active and what fired (``faults.fired``);
+``reconcile`` explains 5xx answers with these windows.
 """
 
 from __future__ import annotations
@@ -89,9 +91,12 @@ class FaultPlan(threading.Thread):
                     return
                 faults.write(phase.spec, self.spec_file)
                 phase.began = time.time()
-                # A once-only fault ends when it fired; a window ends at its progress mark.
-                while not self.done.is_set() and self.budget.progress < phase.end:
-                    if phase.once and faults.fired(self.spec_file).get(phase.must_fire):
+                # A once-only fault ends when it fired; a window ends at its progress mark, but not
+                # before it fired (a short soak on a loaded machine can cross a window of a few
+                # seconds without one Firehose call; the next phases then start late).
+                while not self.done.is_set():
+                    fired = faults.fired(self.spec_file).get(phase.must_fire)
+                    if fired and (phase.once or self.budget.progress >= phase.end):
                         break
                     time.sleep(0.05)
                 phase.fired = faults.fired(self.spec_file)
