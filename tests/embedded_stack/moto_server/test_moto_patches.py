@@ -250,6 +250,32 @@ def test_a_cancelled_transaction_leaves_the_stream_readable_and_clean(moto_serve
                 },
             ]
         )
+    # Cancelled by a condition: every condition is checked before any write, so nothing was written.
+    assert seen_mid_transaction == []
+    # A write moto refuses half way (an update of an attribute "first" lacks): those before it were
+    # made, a poller read meanwhile, and all of it was undone.
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"PK": {"S": "undone"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": "kept"}},
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": "first"}},
+                        "UpdateExpression": "SET v = v + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        )
     monkeypatch.undo()
     assert seen_mid_transaction == [[]]
     ddb.put_item(TableName=table, Item={"PK": {"S": "after"}})
