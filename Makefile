@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan soak
 
 .DEFAULT_GOAL := help
 
@@ -43,6 +43,10 @@ build: venv
 ## bench: the benchmark suite; results in benchmarks/results/
 bench: venv
 	$(PY) -m benchmarks
+
+## soak: the embedded stack on loopback under mixed load and faults, then reconciled (SOAK_ARGS=--duration 600)
+soak: venv
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 ## clean: remove build output, local stack state and tool caches
 clean:

@@ -4,7 +4,9 @@ For every enabled mapping whose source is a DynamoDB stream, one ``ShardPoller``
 reads records through the DynamoDB Streams API at the moto endpoint (moto itself must not consume
 the stream: see moto_server.patches) and invokes the function through the runner. Mappings are
 re-read every few seconds: new ones start, removed or changed ones stop (a changed one resumes
-from its checkpoint).
+from its checkpoint), and a poller that died (an unexpected error: it logs why) is restarted from its
+checkpoint, as Lambda's pollers are, with a warning: records it had taken but not checkpointed are
+delivered again (at least once).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class StreamPollers:
         self._pollers: dict[tuple[str, str], tuple[ShardPoller, threading.Event]] = {}
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
+        self.restarts = 0  # pollers found dead and restarted (tests and the soak read it)
 
     def start(self) -> StreamPollers:
         self.sync()
@@ -85,6 +88,16 @@ class StreamPollers:
                     stop.set()
                     del self._pollers[key]
                     retired[key] = poller
+                elif not poller.is_alive() and not stop.is_set():
+                    del self._pollers[key]
+                    retired[key] = poller
+                    self.restarts += 1
+                    log.warning(
+                        "stream poller %s for %s died; restarting it from checkpoint %s",
+                        poller.name,
+                        poller.settings.function_arn,
+                        poller.checkpoint or "(none: the starting position)",
+                    )
         for poller in retired.values():
             poller.join(timeout=60)  # let it finish its batch so the checkpoint is exact
         with self._lock:

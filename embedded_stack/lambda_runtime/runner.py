@@ -16,6 +16,7 @@ learns about the emulator is AWS_ENDPOINT_URL.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -48,6 +49,9 @@ from embedded_stack.lambda_runtime.workers import (
     WorkerTimeout,
     lambda_environment,
 )
+from embedded_stack.moto_server import faults
+
+log = logging.getLogger("embedded.lambda")
 
 INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand functions
 UNRESERVED_CAP_ENV = "EMBEDDED_LAMBDA_CONCURRENCY"
@@ -222,12 +226,7 @@ class Runner:
                 "timeout",
             )
         except WorkerGone:
-            code = worker.exit_code()
-            self._discard(worker)
-            return call.function_error(
-                "Runtime.ExitError",
-                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status {code}",
-            )
+            return self._gone(worker, call, None)
         if ready.get("type") != "ready":
             self._discard(worker)
             error = ready.get("error") or {"errorMessage": "init failed", "errorType": "Runtime.Unknown"}
@@ -253,6 +252,11 @@ class Runner:
         }
         self._sink.write(d.function_name, f"START RequestId: {call.request_id} Version: {d.version}")
         begun = time.monotonic()
+        kill_after = faults.worker_kill_delay(d.function_name)
+        killer = threading.Timer(kill_after, worker.signal_kill) if kill_after is not None else None
+        if killer is not None:
+            killer.daemon = True
+            killer.start()
         try:
             reply = worker.call(message, call.timeout_s)
         except WorkerTimeout:
@@ -268,13 +272,10 @@ class Runner:
                 "timeout",
             )
         except WorkerGone:
-            code = worker.exit_code()
-            self._discard(worker)
-            self._report(d, call.request_id, time.monotonic() - begun)
-            return call.function_error(
-                "Runtime.ExitError",
-                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status {code}",
-            )
+            return self._gone(worker, call, time.monotonic() - begun)
+        finally:
+            if killer is not None:
+                killer.cancel()
         self._report(d, call.request_id, time.monotonic() - begun)
         self._release(pool, worker)
         if not reply.get("ok"):
@@ -286,6 +287,27 @@ class Runner:
                 f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
             )
         return call.result(True, result, "ok")
+
+    def _gone(self, worker: Worker, call: Call, elapsed_s: float | None) -> InvokeResult:
+        """The worker process died (a crash, os._exit, SIGKILL): the invocation fails as on Lambda,
+        the environment is discarded and the next invocation starts a fresh one. Said in the
+        function's log and in the stack's."""
+        d = call.deployment
+        reason = worker.exit_reason()
+        self._discard(worker)
+        error = f"RequestId: {call.request_id} Error: Runtime exited with error: {reason}"
+        self._sink.write(d.function_name, f"{error}\nRuntime.ExitError")
+        log.warning(
+            "%s: worker pid %d died (%s) during %s %s; the next invocation starts a fresh worker",
+            d.function_name,
+            worker.process.pid,
+            reason,
+            "the init phase of" if elapsed_s is None else "RequestId",
+            call.request_id,
+        )
+        if elapsed_s is not None:
+            self._report(d, call.request_id, elapsed_s)
+        return call.function_error("Runtime.ExitError", error)
 
     def _release(self, pool: Pool, worker: Worker) -> None:
         """Back to the warm pool (or stopped, when the runner is closing)."""
