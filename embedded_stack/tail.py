@@ -13,7 +13,7 @@ import argparse
 import contextlib
 import os
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -34,14 +34,14 @@ def find_log(logs: Path, function: str) -> Path | None:
 
 
 def follow(
-    logs: Path, function: str, out: IO[str], *, last: int = 20, stop_after_s: float | None = None
+    logs: Path, function: str, out: IO[str], *, last: int = 20, stop: threading.Event | None = None
 ) -> None:
-    """Print the last ``last`` lines, then follow; ``stop_after_s`` bounds it (tests)."""
-    deadline = None if stop_after_s is None else time.monotonic() + stop_after_s
+    """Print the last ``last`` lines, then follow until interrupted (or ``stop`` is set)."""
+    stop = stop or threading.Event()
     handle: IO[str] | None = None
     inode = None
     waiting_said = reopened = False
-    while deadline is None or time.monotonic() < deadline:
+    while not stop.is_set():
         path = find_log(logs, function)
         if path is not None and handle is None:
             handle = path.open(encoding="utf-8", errors="replace")
@@ -66,7 +66,7 @@ def follow(
                 handle, reopened = None, True
                 continue
         out.flush()
-        time.sleep(POLL_S)
+        stop.wait(POLL_S)
     if handle is not None:
         handle.close()
 

@@ -51,14 +51,19 @@ class Failure:
         return [f"{self.where}: {self.error_type}: {self.message}", *self.detail]
 
     def shown(self, where: str, paths: dict[str, str]) -> Failure:
-        """The same failure named ``where``, with unpacked code's paths shown as the repo's."""
-        detail = []
+        """The same failure named ``where``, its traceback cut to the frames of our code (functions/,
+        shared/), with the unpacked code's paths shown as the repository's."""
+        frames: list[list[str]] = []
         for line in self.detail:
             text = line
             for unpacked, repo in paths.items():
                 text = text.replace(unpacked, repo)
-            detail.append(text)
-        return dataclasses.replace(self, where=where, detail=tuple(detail))
+            if text.startswith('  File "') or not frames:
+                frames.append([])
+            frames[-1].append(text)
+        ours = [f for f in frames if f[0].startswith(tuple(f'  File "{repo}' for repo in paths.values()))]
+        detail = tuple(line for frame in ours or frames for line in frame)
+        return dataclasses.replace(self, where=where, detail=detail)
 
 
 def compile_sources(python: str, sources: Iterable[Path], root: Path) -> dict[Path, Failure]:
@@ -128,7 +133,7 @@ def import_check(runner: Runner, deployment: Deployment) -> Failure | None:
         deployment.function_name,
         error.get("errorType", "Runtime.Unknown"),
         error.get("errorMessage", "init failed"),
-        trace[-6:],
+        trace,
     )
 
 

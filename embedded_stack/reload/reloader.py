@@ -134,7 +134,11 @@ class Reloader:
         self._report(outcome, time.monotonic() - started)
         return {
             "kind": "code",
-            "outcome": "rejected" if outcome.failures or broken else "deployed",
+            "outcome": "rejected"
+            if outcome.failures or broken
+            else "unchanged"
+            if outcome.nothing_to_do
+            else "deployed",
             "functions": sorted(outcome.published),
             "versions": {op: p.version for op, p in outcome.published.items()},
             "layer_arn": outcome.layer_arn,

@@ -144,7 +144,12 @@ def test_code_that_fails_to_import_is_reported_and_the_last_good_code_keeps_serv
     status, _, fetched = _request(run, "GET", f"/items/{item['id']}")
     assert (status, fetched.get("servedBy")) == (200, "hot-reloaded")
     handler.write_text(good)
-    assert run.wait_reload(before + 1)["outcome"] == "deployed"  # back to good code: deployed again
+    # Back to the code that serves: nothing is published (the content decides, not the save).
+    assert run.wait_reload(before + 1)["outcome"] == "unchanged"
+    assert (
+        run.reload_lines()[-1]
+        == "[reload] nothing to deploy: the saved files build to the code already serving"
+    )
 
 
 def test_a_layer_edit_reaches_every_function_using_it(run: CopyRun, item: dict[str, Any]) -> None:
