@@ -8,7 +8,7 @@ runtime venv (.local/runtimes).
     tree = copy_tree(tmp / "tree")
     with CopyRun(tree) as run:          # python -m embedded_stack in the copy, ready on entry
         (tree / "functions/get_item/handler.py").write_text(...)
-        record = run.wait_reload()      # the next line of <copy>/.local/reloads.jsonl
+        record = run.wait_reload(0)     # the first line of <copy>/.local/logs/reloads.jsonl
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class CopyRun:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def reloads(self) -> list[dict[str, Any]]:
-        path = self.state_dir / "reloads.jsonl"
+        path = self.state_dir / "logs" / "reloads.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def wait_reload(self, after: int, timeout_s: float = 120.0) -> dict[str, Any]:

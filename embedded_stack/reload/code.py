@@ -10,6 +10,7 @@ is already the one its alias serves is left alone, so a save that changes nothin
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,8 @@ from embedded_stack.lambda_runtime.deployment import Deployment, layer_import_pa
 from embedded_stack.reload.checks import Failure, import_checks, with_code
 from embedded_stack.reload.publish import Published, Publisher, b64_sha256
 from scripts.build import build
+
+log = logging.getLogger("embedded.reload")
 
 
 @dataclass
@@ -175,11 +178,20 @@ class CodeDeployer:
             return outcome
         outcome.published, outcome.layer_arn = self._publish(targets, manifest)
         lap("deploy_s")
-        for published in outcome.published.values():
+        for op, published in outcome.published.items():
             stack.runner.invalidate(published.function_name)
+            self._preload(published.function_name, stack.outputs["functions"][op]["alias_name"])
         if any(p.mappings_moved for p in outcome.published.values()):
             stack.pollers.sync()
         return outcome
+
+    def _preload(self, function_name: str, alias: str) -> None:
+        """Read the new version's configuration now, as Lambda knows it once published, so the next
+        request pays only its cold start; a failure here is the next invocation's to report."""
+        try:
+            self._stack.runner.deployment(function_name, alias)
+        except Exception as exc:  # reported by the invocation that needs it
+            log.debug("could not read %s:%s after publishing: %s", function_name, alias, exc)
 
     def _publish(
         self, targets: list[_Target], manifest: dict[str, Any]

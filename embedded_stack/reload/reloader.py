@@ -9,7 +9,8 @@
 Batches of saves are queued and handled one at a time; whatever is saved while a deploy runs is
 handled right after it, in one go. Code goes through ``CodeDeployer`` (seconds); anything Terraform
 reads goes through an incremental `terraform apply` of the same workspace (``StackHandle.reapply``).
-Each deploy is printed and appended to ``<state dir>/reloads.jsonl``.
+Each deploy is printed and appended to ``<state dir>/logs/reloads.jsonl``: ``at`` (when its first
+save was seen), ``queue_s`` (waiting behind the previous deploy), the seconds of each step, ``outcome``.
 """
 
 from __future__ import annotations
@@ -68,12 +69,17 @@ class Reloader:
         return self
 
     def stop(self) -> None:
+        """Stop watching; a deploy in progress is finished first (Ctrl-C also reaches a running
+        terraform, which then stops cleanly), so no half-made deploy or override file is left."""
         self._stopping.set()
         self._wake.set()
         if self._watcher is not None:
             self._watcher.stop()
         if self._thread is not None:
-            self._thread.join(timeout=30.0)
+            self._thread.join(timeout=1.0)
+            if self._thread.is_alive():
+                self._say("waiting for the deploy in progress to finish...")
+                self._thread.join(timeout=300.0)
 
     def notify(self, paths: set[Path]) -> None:
         """A batch of changed paths (from the watcher, or a test)."""
@@ -105,10 +111,10 @@ class Reloader:
 
     def reload(self, changes: Changes, since: float) -> None:
         """Deploy one batch: compile first, then code (fast path) or terraform apply (infrastructure)."""
+        record: dict[str, Any] = {"at": since, "queue_s": round(time.time() - since, 3)}
         started = time.monotonic()
-        assert self._deployer is not None
         broken = compile_sources(self._stack.runner.python, changes.sources, self.root)
-        record: dict[str, Any] = {"at": since, "detect_s": round(time.time() - since, 3)}
+        record["compile_s"] = round(time.monotonic() - started, 3)
         if changes.infra:
             record.update(self._apply(changes, broken))
         else:
@@ -212,7 +218,7 @@ class Reloader:
             self._console.flush()
 
     def _record(self, record: dict[str, Any]) -> None:
-        path = self._stack.state_dir / "reloads.jsonl"
+        path = self._stack.state_dir / "logs" / "reloads.jsonl"
         with path.open("a") as handle:
             handle.write(json.dumps(record, sort_keys=True) + "\n")
 
