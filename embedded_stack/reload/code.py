@@ -82,6 +82,8 @@ class CodeDeployer:
         layer_shas: dict[str, str] = {}
         targets = []
         for op, fn in sorted((outputs.get("functions") or {}).items()):
+            if not layer and functions is not None and op not in functions:
+                continue  # neither its code nor its layer changes: not even read
             live = self._publisher.live(fn["function_name"], fn["alias_name"])
             target = _Target(op, fn["function_name"], fn["alias_name"], live)
             built = manifest["functions"].get(op)

@@ -118,12 +118,11 @@ class Reloader:
         if changes.infra:
             record.update(self._apply(changes, broken))
         else:
-            record.update(self._code(changes, broken))
+            record.update(self._code(changes, broken, started))
         record["total_s"] = round(time.monotonic() - started, 3)
         self._record(record)
 
-    def _code(self, changes: Changes, broken: dict[Path, Failure]) -> dict[str, Any]:
-        started = time.monotonic()
+    def _code(self, changes: Changes, broken: dict[Path, Failure], started: float) -> dict[str, Any]:
         assert self._deployer is not None
         functions = {op for op in changes.functions if not self._under(broken, "functions", op)}
         layer = changes.layer and not self._under(broken, "shared")
@@ -138,13 +137,10 @@ class Reloader:
             return {"kind": "code", "outcome": "rejected", "functions": [], "failures": len(broken)}
         outcome = self._deployer.deploy(functions, layer)
         self._report(outcome, time.monotonic() - started)
+        verdict = "deployed" if outcome.published else "unchanged"
         return {
             "kind": "code",
-            "outcome": "rejected"
-            if outcome.failures or broken
-            else "unchanged"
-            if outcome.nothing_to_do
-            else "deployed",
+            "outcome": "rejected" if outcome.failures or broken else verdict,
             "functions": sorted(outcome.published),
             "versions": {op: p.version for op, p in outcome.published.items()},
             "layer_arn": outcome.layer_arn,
