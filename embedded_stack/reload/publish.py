@@ -111,12 +111,13 @@ class Publisher:
                 kwargs[field] = current[field]
         return self.lambda_.publish_layer_version(**kwargs)["LayerVersionArn"]
 
-    def _wait_updated(self, function_name: str) -> None:
+    def _wait_updated(self, function_name: str, qualifier: str | None = None) -> None:
         """Lambda applies an update asynchronously: wait until LastUpdateStatus leaves InProgress."""
         deadline = time.monotonic() + UPDATE_TIMEOUT_S
         delay = 0.05
+        kwargs = {"FunctionName": function_name, **({"Qualifier": qualifier} if qualifier else {})}
         while True:
-            config = self.lambda_.get_function_configuration(FunctionName=function_name)
+            config = self.lambda_.get_function_configuration(**kwargs)
             status = config.get("LastUpdateStatus") or "Successful"
             if status == "Successful":
                 return
@@ -159,6 +160,7 @@ class Publisher:
         if expected:
             kwargs["CodeSha256"] = expected  # publish only the code that was checked
         version = self.lambda_.publish_version(**kwargs)
+        self._wait_updated(function_name, version["Version"])
         self.lambda_.update_alias(FunctionName=function_name, Name=alias, FunctionVersion=version["Version"])
         return Published(function_name, version["Version"], self._move_mappings(function_name, version))
 
