@@ -214,7 +214,7 @@ data, state, plan, endpoint, region, artifacts = sys.argv[1:]
 runner = tf.Terraform(data_dir=Path(data), state_dir=Path(state))
 with tf.endpoint_override(endpoint, region):
     runner.select_workspace("local")
-    runner.plan(f"-out={plan}", *tf.var_args(Path(artifacts)))
+    runner.plan(f"-out={plan}", f"-parallelism={tf.EMULATOR_PARALLELISM}", *tf.var_args(Path(artifacts)))
     print(runner.run("show", "-json", plan).stdout)
 """
 
