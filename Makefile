@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan logs
 
 .DEFAULT_GOAL := help
 
@@ -35,6 +35,10 @@ format: venv
 ## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace
 run: venv
 	$(PY) -m embedded_stack
+
+## logs: follow one function's log while `make run` serves, e.g. make logs FN=create_item
+logs: venv
+	@$(PY) -m embedded_stack.tail $(FN)
 
 ## build: deterministic function and layer zips under build/
 build: venv

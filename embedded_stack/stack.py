@@ -105,6 +105,8 @@ class StackHandle:
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     schedules: ScheduledRules | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)  # `terraform output` of the last apply
+    target: str = "lambda"  # what scripts/build.py builds for (see start_stack)
     _stopped: bool = False
 
     @property
@@ -114,6 +116,23 @@ class StackHandle:
     @property
     def aws_endpoint_url(self) -> str:
         return self.info["aws_endpoint_url"]
+
+    def reapply(self, timings: dict[str, float] | None = None) -> dict[str, Any]:
+        """`terraform apply` again, incrementally (same state, same arguments as at start), then make
+        every part serve what it deployed: the runner, the stream pollers, the scheduled rules, the gateway,
+        stack.json."""
+        self.outputs = _apply(
+            self.moto.endpoint_url, self.state_dir, self.target, self.info["region"], timings
+        )
+        self.runner.invalidate()
+        self.pollers.sync()
+        if self.schedules is not None:
+            self.schedules.sync()
+        if self.gateway is not None:
+            self.gateway.refresh(force=True)
+        self.info = stack_document(self.outputs, self.api_url, self.aws_endpoint_url)
+        _write_json_atomically(self.state_dir / "stack.json", self.info)
+        return self.outputs
 
     def stop(self) -> None:
         if self._stopped:
@@ -153,6 +172,23 @@ def _start_gateway(
     ).start()
     moto_usage.set_provider(gateway.usage)  # GetUsage on the AWS endpoint reads the gateway's counters
     return gateway
+
+
+def _apply(
+    endpoint_url: str, state_dir: Path, target: str, region: str, timings: dict[str, float] | None
+) -> dict[str, Any]:
+    """Build and `terraform apply` the local workspace against the moto endpoint; the outputs."""
+    from scripts import tf
+
+    return tf.deploy_local(
+        endpoint_url,
+        stage=STAGE,
+        state_dir=state_dir / "tfstate",
+        data_dir=state_dir / "tfdata",
+        target=target,
+        region=region,
+        timings=timings,
+    )
 
 
 def _reset_state(state_dir: Path) -> None:
@@ -220,17 +256,10 @@ def start_stack(
     try:
         region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
         python, is_lambda_runtime = runtime.result()
+        target = "lambda" if is_lambda_runtime else "host"
         tf_steps: dict[str, float] = {}
         t = time.monotonic()
-        outputs = tf.deploy_local(
-            moto.endpoint_url,
-            stage=STAGE,
-            state_dir=state_dir / "tfstate",
-            data_dir=state_dir / "tfdata",
-            target="lambda" if is_lambda_runtime else "host",
-            region=region,
-            timings=tf_steps,
-        )
+        outputs = _apply(moto.endpoint_url, state_dir, target, region, tf_steps)
         timings["build_and_terraform_s"] = time.monotonic() - t
         timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
@@ -268,6 +297,8 @@ def start_stack(
         timings=timings,
         state_dir=state_dir,
         schedules=schedules,
+        outputs=outputs,
+        target=target,
     )
 
 
@@ -280,7 +311,7 @@ def _shown(path: Path) -> str:
 
 
 def banner(handle: StackHandle) -> str:
-    """What `make run` prints when ready: where things are, each partner's key, a curl to try."""
+    """What `make run` prints when ready: where things are, every partner's keys, what to try."""
     info = handle.info
     t = handle.timings
     lines = [
@@ -290,28 +321,29 @@ def banner(handle: StackHandle) -> str:
         f"  API (stage {info['stage']}): {info['api_url']}",
         f"  AWS endpoint:     {info['aws_endpoint_url']}  (region {info['region']})",
         f"  Table:            {info['table_name']}    Audit bucket: {info['audit_bucket']}",
-        "  Partners:",
+        "  Partners (plan; each API key: name, scope, x-api-key):",
     ]
     for name, p in info["partners"].items():
         throttle, quota = p.get("throttle") or {}, p.get("quota") or {}
         lines.append(
             f"    {name:<20} plan {p['usage_plan']:<12} rate {throttle.get('rate_limit')}/s "
-            f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}  "
-            f"x-api-key: {p['api_key']}"
+            f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}"
         )
         for key in p.get("keys") or []:
-            if key["api_key"] != p["api_key"]:
-                lines.append(
-                    f"    {'':<20} key {key['name']:<12} {key['scope']:<10}  x-api-key: {key['api_key']}"
-                )
-    key = next(iter(info["partners"].values()), {}).get("api_key", "<key>")
+            lines.append(f"      {key['name']:<18} scope {key['scope']:<12} x-api-key: {key['api_key']}")
+    # The curl writes, so it takes the first partner's first read-write key (stack.json's api_key).
+    key = next(iter(info["partners"].values()), {}).get("api_key") or "<key>"
+    functions = ", ".join(sorted(handle.outputs.get("functions") or {})) or "<function>"
     lines += [
         "  Try:",
         f"    curl -s -X POST {info['api_url']}/items -H 'x-api-key: {key}' "
         '-H \'content-type: application/json\' -d \'{"userId": "u1", "name": "first"}\'',
         f"    curl -s {info['api_url']}/items?userId=u1 -H 'x-api-key: {key}'",
-        f"    aws --endpoint-url {info['aws_endpoint_url']} --region {info['region']} "
-        f"dynamodb scan --table-name {info['table_name']}",
+        "  AWS CLI and boto3 (read AWS_ENDPOINT_URL; any credentials work):",
+        f"    export AWS_ENDPOINT_URL={info['aws_endpoint_url']} AWS_DEFAULT_REGION={info['region']} "
+        "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
+        f"    aws dynamodb scan --table-name {info['table_name']}",
+        f"  Logs: make logs FN=<function>   ({functions})",
         f"  Written to {_shown(handle.state_dir / 'stack.json')}; function logs in "
         f"{_shown(handle.state_dir / 'logs')}/. Ctrl-C stops everything.",
         "",

@@ -23,6 +23,7 @@ def _banner(total_s: float, terraform_s: float) -> str:
         info=info,
         timings={"total_s": total_s, "build_and_terraform_s": terraform_s},
         state_dir=Path(".local"),
+        outputs={},
     )
     return banner(handle)
 
