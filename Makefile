@@ -27,9 +27,10 @@ format: venv
 	$(PY) -m ruff format .
 	-terraform fmt -recursive terraform
 
-## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace
+## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace; a restart
+## with nothing changed restores the state the last clean stop saved (FRESH=1: from nothing; APPLY=1: apply anyway)
 run: venv
-	$(PY) -m embedded_stack
+	$(PY) -m embedded_stack $(if $(FRESH),--fresh) $(if $(APPLY),--apply)
 
 ## build: deterministic function and layer zips under build/
 build: venv

@@ -1,9 +1,11 @@
 """`make run`: serve the whole backend on 127.0.0.1 until Ctrl-C or SIGTERM.
 
-    python -m embedded_stack [--ready-file PATH]
+    python -m embedded_stack [--ready-file PATH] [--fresh | --apply]
 
 Ports: EMBEDDED_API_PORT (default 8080, 0 = any free port), EMBEDDED_AWS_PORT (default 4566 when
 free, else any). ``--ready-file`` gets a copy of ``.local/stack.json`` once everything serves.
+A clean stop saves the state; the next run restores it (``--fresh`` starts from nothing instead,
+``--apply`` restores it and runs `terraform apply` even when nothing changed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from embedded_stack.stack import banner, start_stack
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embedded_stack", description=__doc__.splitlines()[0])
     parser.add_argument("--ready-file", type=Path, help="write the stack.json document here when ready")
+    restart = parser.add_mutually_exclusive_group()
+    restart.add_argument("--fresh", action="store_true", help="discard the saved state; start from nothing")
+    restart.add_argument(
+        "--apply", action="store_true", help="restore the saved state, then run terraform apply regardless"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -40,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "Starting the embedded stack: moto, terraform apply (workspace local), runner, gateway...", flush=True
     )
     try:
-        handle = start_stack(ready_file=args.ready_file)
+        handle = start_stack(ready_file=args.ready_file, fresh=args.fresh, converge=args.apply)
     except KeyboardInterrupt:
         print("Interrupted while starting; everything started so far was stopped.", file=sys.stderr)
         return 130

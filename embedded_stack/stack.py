@@ -7,8 +7,9 @@
 Everything the data plane serves is read back from what Terraform deployed into moto; nothing is
 described a second time in Python. Per-run state lives under ``.local/`` (or $EMBEDDED_STATE_DIR, so
 that tests can run a stack beside a developer's `make run`) and is wiped at start, except what only
-makes reruns faster: Terraform's data dir, the code cache, and the Lambda runtime venv, which is
-always ``.local/runtimes``.
+makes reruns faster: Terraform's data dir, the code cache, the Lambda runtime venv (always
+``.local/runtimes``) and the snapshot a clean stop saves, from which the next run restarts without
+`terraform apply` when nothing changed (``restart``; ``fresh=True`` starts from nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import boto3
 from embedded_stack.event_sources import StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
+from embedded_stack.restart import SavedState
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 API_PORT_ENV = "EMBEDDED_API_PORT"
@@ -85,6 +87,7 @@ class StackHandle:
     gateway: Any
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
+    saved: SavedState | None = None  # saves a snapshot at stop for the next run's fast restart
     _stopped: bool = False
 
     @property
@@ -101,10 +104,16 @@ class StackHandle:
         self._stopped = True
         if self.gateway is not None:
             self.gateway.stop()
+        if self.saved is not None:
+            self.pollers.wait_idle(timeout_s=10)  # stream records already written reach their functions
         self.pollers.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
         self.moto.stop()
+        if self.saved is not None:  # moto no longer serves: its state is still
+            checkpoints = self.pollers.checkpoints()
+            self.timings["snapshot_save_s"] = self.saved.save(self.aws_endpoint_url, checkpoints)
+            self.saved.release()
 
 
 def _start_gateway(
@@ -167,6 +176,43 @@ class _RuntimePrep(threading.Thread):
         return self._value
 
 
+def _restore_or_deploy(
+    saved: SavedState,
+    endpoint_url: str,
+    *,
+    state_dir: Path,
+    is_lambda_runtime: bool,
+    settings: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """Terraform's outputs: from the saved state when nothing changed, else from `terraform apply`
+    (on the restored state, or from nothing)."""
+    from embedded_stack import snapshot
+    from scripts import tf
+    from scripts.build import artifact_dir, build
+
+    target, bundle = ("lambda" if is_lambda_runtime else "host"), bool(settings.get("bundle_layer"))
+    outputs = None
+    if saved.snapshot is not None:
+        outputs = saved.resume(endpoint_url, build(target, bundle), state_dir / "tfdata")
+    saved.report()
+    if outputs is None:
+        sources = snapshot.source_parts()
+        tf_steps: dict[str, float] = {}
+        outputs = tf.deploy_local(
+            endpoint_url,
+            stage=STAGE,
+            state_dir=state_dir / "tfstate",
+            data_dir=state_dir / "tfdata",
+            target=target,
+            region=settings["region"],
+            timings=tf_steps,
+        )
+        timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
+        saved.deployed(sources, artifact_dir(target, bundle), state_dir / "tfdata")
+    return outputs
+
+
 def start_stack(
     *,
     api_port: int | None = None,
@@ -174,8 +220,13 @@ def start_stack(
     state_dir: Path | None = None,
     console: IO[str] | None = sys.stdout,
     ready_file: Path | None = None,
+    fresh: bool = False,
+    converge: bool = False,
 ) -> StackHandle:
-    """Bring the whole backend up on 127.0.0.1 and write ``<state_dir>/stack.json`` (and ``ready_file``)."""
+    """Bring the whole backend up on 127.0.0.1 and write ``<state_dir>/stack.json`` (and ``ready_file``).
+
+    The state a clean stop saved is restored unless ``fresh``; ``converge`` still runs `terraform apply`
+    on it when nothing changed (the benchmarks' reference)."""
     from scripts import tf
 
     started = time.monotonic()
@@ -185,31 +236,35 @@ def start_stack(
     if port and not port_is_free(port):
         # Say so now, not after a minute of terraform apply.
         raise SystemExit(f"port {port} on 127.0.0.1 is in use; set {API_PORT_ENV} to a free port (0 = any)")
-    _reset_state(state_dir)
-    runtime = _RuntimePrep(timings)
-
-    t = time.monotonic()
-    moto = start_moto(aws_port)
-    timings["moto_s"] = time.monotonic() - t
+    saved = SavedState(state_dir, stage=STAGE, fresh=fresh, converge=converge, console=console)
+    try:
+        _reset_state(state_dir)
+        saved.mark_running()
+        runtime = _RuntimePrep(timings)
+        t = time.monotonic()
+        moto = start_moto(saved.aws_port(aws_port), before_serving=saved.load_into_moto)
+        timings["moto_s"] = time.monotonic() - t  # with a restart, loading the saved state
+    except BaseException:
+        saved.release()
+        raise
     runner = pollers = gateway = None
     try:
-        region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
+        settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
+        region = settings["region"]
         python, is_lambda_runtime = runtime.result()
-        tf_steps: dict[str, float] = {}
         t = time.monotonic()
-        outputs = tf.deploy_local(
+        outputs = _restore_or_deploy(
+            saved,
             moto.endpoint_url,
-            stage=STAGE,
-            state_dir=state_dir / "tfstate",
-            data_dir=state_dir / "tfdata",
-            target="lambda" if is_lambda_runtime else "host",
-            region=region,
-            timings=tf_steps,
+            state_dir=state_dir,
+            is_lambda_runtime=is_lambda_runtime,
+            settings=settings,
+            timings=timings,
         )
         timings["build_and_terraform_s"] = time.monotonic() - t
-        timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
-        pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
+        pollers = StreamPollers(moto.endpoint_url, region, runner.invoke, checkpoints=saved.checkpoints())
+        pollers.start()
         t = time.monotonic()
         gateway = _start_gateway(
             moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
@@ -225,6 +280,7 @@ def start_stack(
         if runner is not None:
             runner.close()
         moto.stop()
+        saved.release()  # its mark stays: the next run starts fresh
         raise
     timings["total_s"] = time.monotonic() - started
     _write_json_atomically(state_dir / "timings.json", timings)  # for scripts measuring time to ready
@@ -239,6 +295,7 @@ def start_stack(
         gateway=gateway,
         timings=timings,
         state_dir=state_dir,
+        saved=saved,
     )
 
 
