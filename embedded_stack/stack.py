@@ -20,6 +20,7 @@ import shutil
 import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -176,6 +177,39 @@ class _RuntimePrep(threading.Thread):
         return self._value
 
 
+def _begin(
+    saved: SavedState,
+    state_dir: Path,
+    aws_port: int | None,
+    settings: dict[str, Any],
+    timings: dict[str, float],
+) -> tuple[_RuntimePrep, Future[Path] | None, MotoServer]:
+    """Wipe the last run's state, mark this run, start moto (with the saved state, if any)."""
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restart-build")
+    try:
+        _reset_state(state_dir)
+        saved.mark_running()
+        runtime = _RuntimePrep(timings)
+        # A restart checks the artifacts' fingerprint: build them (subprocesses, mostly) while moto loads.
+        built = background.submit(_build, runtime, settings) if saved.snapshot is not None else None
+        t = time.monotonic()
+        moto = start_moto(saved.aws_port(aws_port), before_serving=saved.load_into_moto)
+        timings["moto_s"] = time.monotonic() - t  # with a restart, loading the saved state
+    except BaseException:
+        background.shutdown(cancel_futures=True)
+        saved.release()
+        raise
+    background.shutdown(wait=False)
+    return runtime, built, moto
+
+
+def _build(runtime: _RuntimePrep, settings: dict[str, Any]) -> Path:
+    from scripts.build import build
+
+    _, is_lambda_runtime = runtime.result()
+    return build("lambda" if is_lambda_runtime else "host", bool(settings.get("bundle_layer")))
+
+
 def _restore_or_deploy(
     saved: SavedState,
     endpoint_url: str,
@@ -184,17 +218,18 @@ def _restore_or_deploy(
     is_lambda_runtime: bool,
     settings: dict[str, Any],
     timings: dict[str, float],
+    built: Future[Path] | None,
 ) -> dict[str, Any]:
     """Terraform's outputs: from the saved state when nothing changed, else from `terraform apply`
-    (on the restored state, or from nothing)."""
+    (on the restored state, or from nothing). ``built``: the artifacts, built while moto loaded."""
     from embedded_stack import snapshot
     from scripts import tf
-    from scripts.build import artifact_dir, build
+    from scripts.build import artifact_dir
 
     target, bundle = ("lambda" if is_lambda_runtime else "host"), bool(settings.get("bundle_layer"))
     outputs = None
-    if saved.snapshot is not None:
-        outputs = saved.resume(endpoint_url, build(target, bundle), state_dir / "tfdata")
+    if saved.snapshot is not None and built is not None:
+        outputs = saved.resume(endpoint_url, built.result(), state_dir / "tfdata")
     saved.report()
     if outputs is None:
         sources = snapshot.source_parts()
@@ -236,20 +271,11 @@ def start_stack(
     if port and not port_is_free(port):
         # Say so now, not after a minute of terraform apply.
         raise SystemExit(f"port {port} on 127.0.0.1 is in use; set {API_PORT_ENV} to a free port (0 = any)")
+    settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
     saved = SavedState(state_dir, stage=STAGE, fresh=fresh, converge=converge, console=console)
-    try:
-        _reset_state(state_dir)
-        saved.mark_running()
-        runtime = _RuntimePrep(timings)
-        t = time.monotonic()
-        moto = start_moto(saved.aws_port(aws_port), before_serving=saved.load_into_moto)
-        timings["moto_s"] = time.monotonic() - t  # with a restart, loading the saved state
-    except BaseException:
-        saved.release()
-        raise
+    runtime, built, moto = _begin(saved, state_dir, aws_port, settings, timings)
     runner = pollers = gateway = None
     try:
-        settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
         region = settings["region"]
         python, is_lambda_runtime = runtime.result()
         t = time.monotonic()
@@ -260,6 +286,7 @@ def start_stack(
             is_lambda_runtime=is_lambda_runtime,
             settings=settings,
             timings=timings,
+            built=built,
         )
         timings["build_and_terraform_s"] = time.monotonic() - t
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)

@@ -127,7 +127,8 @@ def load_state(blob: bytes) -> list[str]:
     state = pickle.loads(blob)  # noqa: S301 - our own snapshot, checked against its digest first
     if not isinstance(state, dict):
         raise ValueError("not a moto state snapshot")
-    BackendDict.reset()  # exactly the saved state, nothing left over in this process
+    for registry in list(BackendDict._instances):  # exactly the saved state, nothing left over
+        dict.clear(registry)  # (BackendDict.reset would first rebuild every backend, IAM's policies too)
     for service, accounts in state.items():
         registry = get_backend(service)
         for account, regions in accounts.items():
