@@ -1,7 +1,8 @@
 """Fast restart end to end (over processes, `python -m embedded_stack` as `make run` runs it), in one
 private state dir: a run killed mid-apply, then a run that must start fresh and say so, then a restart
 with nothing changed that must keep items, keys, audit objects and queue contents, skip Terraform and
-leave `terraform plan` with nothing to do. One full apply in all (~1 min), so the steps share fixtures.
+leave `terraform plan` with nothing to do, then a restart after a change, which `terraform apply`
+converges on the restored state. One apply from nothing in all, so the steps share fixtures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,3 +263,33 @@ def test_terraform_plan_against_a_restarted_stack_shows_no_changes(restarted, ba
         plan = runner.plan("-detailed-exitcode", *tf.var_args(artifact_dir(target)), check=False)
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
     assert "No changes." in plan.stdout
+
+
+def test_a_restart_after_a_change_keeps_the_data_and_terraform_apply_converges(
+    restarted, before: Before, base
+):
+    """The saved fingerprint says `functions` changed: the state is restored and applied on, not wiped."""
+    run, _ = restarted
+    run.interrupt()
+    path = base / "state" / "snapshot.zip"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    manifest["fingerprint"]["functions"] = "0" * 64  # as if a handler had been edited since
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    changed = _start(base, "changed")
+    try:
+        info = changed.wait_ready()
+        assert "changed since: functions: terraform apply converges it" in changed.console()
+        assert info["partners"] == before.info["partners"]
+        key = next(iter(info["partners"].values()))["api_key"]
+        status, fetched = _request("GET", f"{info['api_url']}/items/{before.item['id']}", key)
+        assert (status, fetched) == (200, before.item)
+        assert _queued(info, before.dlq_url) == 1
+    finally:
+        changed.interrupt()
+    saved = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+    assert saved["fingerprint"]["functions"] != "0" * 64  # what was just applied
