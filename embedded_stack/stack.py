@@ -232,19 +232,20 @@ def _restore_or_deploy(
         outputs = saved.resume(endpoint_url, built.result(), state_dir / "tfdata")
     saved.report()
     if outputs is None:
-        sources = snapshot.source_parts()
         tf_steps: dict[str, float] = {}
-        outputs = tf.deploy_local(
-            endpoint_url,
-            stage=STAGE,
-            state_dir=state_dir / "tfstate",
-            data_dir=state_dir / "tfdata",
-            target=target,
-            region=settings["region"],
-            timings=tf_steps,
-        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint") as pool:
+            sources = pool.submit(snapshot.source_parts)  # read as the apply starts, off its critical path
+            outputs = tf.deploy_local(
+                endpoint_url,
+                stage=STAGE,
+                state_dir=state_dir / "tfstate",
+                data_dir=state_dir / "tfdata",
+                target=target,
+                region=settings["region"],
+                timings=tf_steps,
+            )
         timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
-        saved.deployed(sources, artifact_dir(target, bundle), state_dir / "tfdata")
+        saved.deployed(sources.result(), artifact_dir(target, bundle), state_dir / "tfdata")
     return outputs
 
 
