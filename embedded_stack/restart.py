@@ -24,6 +24,7 @@ import json
 import os
 import time
 import urllib.request
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
 
@@ -139,9 +140,10 @@ class SavedState:
         if self.snapshot is not None:
             persistence.load_state(self.snapshot.moto_state)
 
-    def resume(self, endpoint_url: str, artifact_dir: Path, data_dir: Path) -> dict[str, Any] | None:
+    def resume(self, endpoint_url: str, built: Future[Path], data_dir: Path) -> dict[str, Any] | None:
         """Terraform's outputs when the restored state can be served as it is; None when
-        ``terraform apply`` must run (on the restored state, or from nothing when it was reset)."""
+        ``terraform apply`` must run (on the restored state, or from nothing when it was reset).
+        ``built``: the artifacts' directory, still being built while moto is checked."""
         saved = self.snapshot
         if saved is None:
             return None
@@ -154,7 +156,7 @@ class SavedState:
             self._discard(f"the saved state does not match Terraform's ({problem}): starting fresh")
             return None
         when = snap.age(saved)
-        current = snap.source_parts() | snap.build_parts(artifact_dir, data_dir)
+        current = snap.source_parts() | snap.build_parts(built.result(), data_dir)
         changed = snap.changed_parts(saved.fingerprint, current)
         if changed:
             self.note = f"restored the state saved {when}; changed since: {', '.join(changed)}"

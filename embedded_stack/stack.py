@@ -229,7 +229,7 @@ def _restore_or_deploy(
     target, bundle = ("lambda" if is_lambda_runtime else "host"), bool(settings.get("bundle_layer"))
     outputs = None
     if saved.snapshot is not None and built is not None:
-        outputs = saved.resume(endpoint_url, built.result(), state_dir / "tfdata")
+        outputs = saved.resume(endpoint_url, built, state_dir / "tfdata")
     saved.report()
     if outputs is None:
         tf_steps: dict[str, float] = {}
