@@ -129,11 +129,15 @@ def save(path: Path, snapshot: Snapshot) -> None:
     }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))  # last: a torn file lacks it
-        with tmp.open("rb") as handle:
+        # Owner-only: it holds API key values and KMS key material, as Terraform's state does.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+                for name, data in members.items():
+                    archive.writestr(name, data)
+                archive.writestr(
+                    "manifest.json", json.dumps(manifest, indent=2)
+                )  # last: a torn file lacks it
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:

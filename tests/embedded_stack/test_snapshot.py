@@ -48,6 +48,7 @@ def test_a_saved_snapshot_reads_back_whole(tmp_path: Path):
     assert loaded.port == 45999
     assert loaded.outputs() == {"region": "us-east-1", "table_name": "t"}
     assert [p.name for p in tmp_path.iterdir()] == [snap.FILE_NAME]  # no temporary file left
+    assert (tmp_path / snap.FILE_NAME).stat().st_mode & 0o777 == 0o600  # keys and key material inside
 
 
 def test_a_torn_snapshot_is_detected_and_discarded(tmp_path: Path, capsys):
