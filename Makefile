@@ -32,9 +32,11 @@ format: venv
 	$(PY) -m ruff format .
 	-terraform fmt -recursive terraform
 
-## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace
+# A restart with nothing changed restores the state the last clean stop saved instead of applying;
+# saves under functions/, shared/ and terraform/ are deployed while it serves (hot reload).
+## run: the backend on 127.0.0.1 (a restart restores the saved state; FRESH=1: from nothing; APPLY=1: apply anyway)
 run: venv
-	$(PY) -m embedded_stack
+	$(PY) -m embedded_stack $(if $(FRESH),--fresh) $(if $(APPLY),--apply)
 
 ## logs: follow one function's log while `make run` serves, e.g. make logs FN=create_item
 logs: venv

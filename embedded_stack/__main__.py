@@ -1,11 +1,13 @@
 """`make run`: serve the whole backend on 127.0.0.1 until Ctrl-C or SIGTERM.
 
-    python -m embedded_stack [--ready-file PATH] [--no-reload]
+    python -m embedded_stack [--ready-file PATH] [--fresh | --apply] [--no-reload]
 
 Ports: EMBEDDED_API_PORT (default 8080, 0 = any free port), EMBEDDED_AWS_PORT (default 4566 when
 free, else any). ``--ready-file`` gets a copy of ``.local/stack.json`` once everything serves.
-While it serves, a save under functions/, shared/ or terraform/ is deployed (embedded_stack.reload)
-unless ``--no-reload`` is given.
+A clean stop saves the state; the next run restores it (``--fresh`` starts from nothing instead,
+``--apply`` restores it and runs `terraform apply` even when nothing changed). While it serves, a
+save under functions/, shared/ or terraform/ is deployed (embedded_stack.reload) unless
+``--no-reload`` is given; a run that deployed so makes the next restart run `terraform apply`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ from embedded_stack.stack import banner, start_stack
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embedded_stack", description=__doc__.splitlines()[0])
     parser.add_argument("--ready-file", type=Path, help="write the stack.json document here when ready")
+    restart = parser.add_mutually_exclusive_group()
+    restart.add_argument("--fresh", action="store_true", help="discard the saved state; start from nothing")
+    restart.add_argument(
+        "--apply", action="store_true", help="restore the saved state, then run terraform apply regardless"
+    )
     parser.add_argument("--no-reload", action="store_true", help="do not deploy saved files while serving")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -45,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     reloader = None if args.no_reload else Reloader(console=sys.stdout).watch()  # saves while starting count
     try:
-        handle = start_stack(ready_file=args.ready_file)
+        handle = start_stack(ready_file=args.ready_file, fresh=args.fresh, converge=args.apply)
     except BaseException as exc:
         if reloader is not None:
             reloader.stop()

@@ -220,6 +220,11 @@ def function_names(functions_dir: Path = FUNCTIONS) -> list[str]:
     return sorted(p.parent.name for p in functions_dir.glob("*/function.json"))
 
 
+def artifact_dir(target: str, bundle_layer: bool = False, out: Path | None = None) -> Path:
+    """Where ``build`` writes a target's artifacts (and their manifest.json)."""
+    return (out or ROOT / "build") / (f"{target}-bundled" if bundle_layer else target)
+
+
 def _previous_manifest(
     out_dir: Path, bundle_layer: bool, bytecode: str | None, kept: list[str]
 ) -> dict[str, Any] | None:
@@ -260,8 +265,7 @@ def build(
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {sorted(TARGETS)}")
-    out_root = out or ROOT / "build"
-    out_dir = out_root / (f"{target}-bundled" if bundle_layer else target)
+    out_dir = artifact_dir(target, bundle_layer, out)
     names = function_names(functions_dir)
     site = _pip_site(target, ROOT / "build" / ".pip-cache")
     python = bytecode_python(target)

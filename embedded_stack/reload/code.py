@@ -178,6 +178,7 @@ class CodeDeployer:
             targets = [t for t in targets if t not in held]
         if check_only or not targets:
             return outcome
+        stack.deploying_code()  # before the first upload: a restart must not skip terraform apply
         outcome.published, outcome.layer_arn = self._publish(targets, manifest)
         lap("deploy_s")
         for op, published in outcome.published.items():

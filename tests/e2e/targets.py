@@ -147,7 +147,16 @@ class LocalStack:
         }
         with self.log_file.open("wb") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "embedded_stack", "--ready-file", str(self.ready_file), "--no-reload"],
+                # --fresh: every session starts from nothing, whatever an earlier one left saved.
+                [
+                    sys.executable,
+                    "-m",
+                    "embedded_stack",
+                    "--ready-file",
+                    str(self.ready_file),
+                    "--fresh",
+                    "--no-reload",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
