@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from benchmarks.embedded.tree_copy import CopyRun, copy_tree
+from benchmarks.sandbox import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.terraform]
 
@@ -270,3 +271,27 @@ def test_terraform_plan_afterwards_shows_exactly_the_code_updates(run: CopyRun) 
             continue
         assert actions == ["update"], address
         assert moved <= CODE_ATTRIBUTES[kind], (address, moved - CODE_ATTRIBUTES[kind])
+
+
+def test_a_restart_after_hot_reloads_applies_and_serves_the_tree_again(run: CopyRun) -> None:
+    """The reloads published code Terraform's state does not know. Stopped, the edits undone in the
+    tree (as `git checkout` would), the next `make run` must not find "nothing changed" against the
+    fingerprint of its first apply and restore a stack serving the reloaded code: it applies, and the
+    tree's code serves, with the data kept and `terraform plan` clean."""
+    run.stop()
+    assert "State saved to" in run.output(), run.output()[-3000:]
+    undone = ("functions/get_item/handler.py", "functions/get_item/function.json", "shared/apikit/http.py")
+    for edited in undone:
+        (run.tree / edited).write_bytes((REPO / edited).read_bytes())
+    run.start()
+    state = next(line for line in run.output().splitlines() if line.startswith("State: "))
+    assert "changed since:" in state and "hot reload" in state, state
+    assert state.endswith("terraform apply converges it"), state
+    status, _, listed = _request(run, "GET", "/items?userId=hot")
+    assert status == 200 and listed["items"], listed  # the items made before the stop are still there
+    status, headers, fetched = _request(run, "GET", f"/items/{listed['items'][0]['id']}")
+    assert status == 200 and "servedBy" not in fetched and "X-Layer-Edit" not in headers, (fetched, headers)
+    live = _lambda(run).get_function_configuration(FunctionName="items-local-get_item", Qualifier="live")
+    assert live["Timeout"] == 10
+    changes = [rc["address"] for rc in _plan(run)["resource_changes"] if rc["change"]["actions"] != ["no-op"]]
+    assert changes == []
