@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan logs
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan logs test-loop
 
 .DEFAULT_GOAL := help
 
@@ -74,3 +74,7 @@ precommit: venv
 plan:
 	@test -n "$(STAGE)" || { echo "usage: make plan STAGE=<dev|staging|prod>"; exit 2; }
 	scripts/deploy.sh --plan-only $(STAGE)
+
+## test-loop: every end-to-end case of make run's hot reload and fast restart, the slow ones included (~12 min)
+test-loop: venv
+	LOOP_E2E=1 $(PY) -m pytest tests/embedded_stack/reload/test_hot_reload.py tests/embedded_stack/test_restart.py $(PYTEST_ARGS)

@@ -160,6 +160,9 @@ class SavedState:
         changed = snap.changed_parts(saved.fingerprint, current)
         if changed:
             self.note = f"restored the state saved {when}; changed since: {', '.join(changed)}"
+            if snap.HOT_RELOAD in saved.fingerprint:
+                reuploaded = reupload_artifacts(endpoint_url, saved.tfstate, built.result())
+                self.note += f" (the tree's zips put over the {len(reuploaded)} the hot reload uploaded)"
             self.note += ": terraform apply converges it"
             return None
         if self._converge:
@@ -266,6 +269,38 @@ def verify(endpoint_url: str, tfstate: bytes) -> str | None:
             except (ClientError, BotoCoreError) as exc:
                 return f"{resource['type']} {value!r}: {exc}"
     return None
+
+
+def reupload_artifacts(endpoint_url: str, tfstate: bytes, artifact_dir: Path) -> list[str]:
+    """Upload the tree's zips over the artifact objects a hot reload replaced; the keys uploaded.
+
+    A hot reload uploads a new version of an object Terraform manages, and Terraform's object takes
+    no notice (its ``source_hash`` is the configured one, not read back) while the function's
+    ``s3_object_version`` follows the object's latest version. Were the edit undone in the tree
+    before the next run, `terraform apply` would redeploy the hot-reloaded zip and record it as the
+    tree's. Uploading the tree's zip as the object's latest version first makes that apply deploy
+    the tree's code (and a layer object a new layer version) whatever the tree holds.
+    """
+    from embedded_stack.reload.publish import Publisher
+
+    document = json.loads(tfstate)
+    region = (document.get("outputs") or {}).get("region", {}).get("value", "us-east-1")
+    publisher = Publisher(endpoint_url, region)
+    uploaded = []
+    for resource in document.get("resources") or []:
+        if resource.get("type") != "aws_s3_object" or resource.get("mode") != "managed":
+            continue
+        for instance in resource.get("instances") or []:
+            attributes = instance.get("attributes") or {}
+            bucket, key = attributes.get("bucket"), attributes.get("key")
+            source = artifact_dir / str(key)
+            if not (bucket and key and source.is_file()):
+                continue  # not one of the built zips
+            latest = publisher.s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+            if latest != attributes.get("version_id"):
+                publisher.upload(bucket, key, source)
+                uploaded.append(key)
+    return uploaded
 
 
 def _reset_moto(endpoint_url: str) -> None:
