@@ -35,6 +35,7 @@ class StreamPollers:
         *,
         poll_interval_s: float = POLL_INTERVAL_S,
         refresh_interval_s: float = REFRESH_INTERVAL_S,
+        checkpoints: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self._clients = Clients(endpoint_url, region)
         self._invoke = invoke
@@ -46,6 +47,8 @@ class StreamPollers:
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
         self.restarts = 0  # pollers found dead and restarted (tests and the soak read it)
+        # (mapping UUID, shard id) -> sequence number dealt with, from a previous run (fast restart).
+        self._resume = dict(checkpoints or {})
 
     def start(self) -> StreamPollers:
         self.sync()
@@ -112,7 +115,7 @@ class StreamPollers:
                     self._invoke,
                     stop,
                     poll_interval_s=self._poll,
-                    resume_after=retired[key].checkpoint if key in retired else None,
+                    resume_after=retired[key].checkpoint if key in retired else self._resume.get(key),
                 )
                 self._pollers[key] = (poller, stop)
                 poller.start()
@@ -132,6 +135,16 @@ class StreamPollers:
         with self._lock:
             return [p for p, _ in self._pollers.values()]
 
+    def checkpoints(self) -> dict[tuple[str, str], str]:
+        """(mapping UUID, shard id) -> the last sequence number dealt with, for the next run to resume
+        after (as Lambda keeps a mapping's position); exact once ``join`` has returned."""
+        found = dict(self._resume)
+        with self._lock:
+            for key, (poller, _) in self._pollers.items():
+                if poller.checkpoint is not None:
+                    found[key] = poller.checkpoint
+        return found
+
     def halt(self) -> None:
         """Ask every poller to stop after its current step (does not wait)."""
         self._stop.set()
@@ -141,10 +154,12 @@ class StreamPollers:
 
     def join(self, timeout_s: float = 10.0) -> None:
         with self._lock:
-            pollers = [p for p, _ in self._pollers.values()]
+            pollers = {key: p for key, (p, _) in self._pollers.items()}
             self._pollers.clear()
-        for poller in pollers:
+        for key, poller in pollers.items():
             poller.join(timeout=timeout_s)
+            if poller.checkpoint is not None:
+                self._resume[key] = poller.checkpoint
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
 

@@ -106,6 +106,7 @@ class Runner:
         self._busy: set[Worker] = set()
         self._resolved: dict[tuple[str, str | None], tuple[float, Deployment, _Limit]] = {}
         self._refreshing: set[tuple[str, str | None]] = set()
+        self._epoch = 0  # bumped by invalidate(): loads begun before it are not remembered
         self._closed = False
 
     # -- control plane -------------------------------------------------------------------
@@ -144,14 +145,36 @@ class Runner:
     def _load(self, name: str, qualifier: str | None) -> tuple[Deployment, _Limit]:
         key = (name, qualifier)
         now = time.monotonic()
+        with self._lock:
+            epoch = self._epoch
         deployment = read_deployment(self._client, self._code, name, qualifier)
         reserved = self._client.get_function_concurrency(FunctionName=name).get(
             "ReservedConcurrentExecutions"
         )
         limit = _Limit(int(reserved), True) if reserved is not None else _Limit(self._cap, False)
         with self._lock:
-            self._resolved[key] = (now, deployment, limit)
+            if epoch == self._epoch:  # not read before an invalidate() that happened meanwhile
+                self._resolved[key] = (now, deployment, limit)
         return deployment, limit
+
+    @property
+    def code_cache(self) -> CodeCache:
+        """Unpacked code by CodeSha256 (the hot reload unpacks a new zip here before deploying it)."""
+        return self._code
+
+    def deployment(self, function_name: str, qualifier: str | None = None) -> Deployment:
+        """name:qualifier as the control plane has it now (read afresh, and remembered)."""
+        return self._load(*split_function_ref(function_name, qualifier))[0]
+
+    def invalidate(self, function_name: str | None = None) -> None:
+        """Forget resolved configurations (of one function, or all): the next invocation reads the
+        control plane first. Called right after a redeploy, so the very next request runs the new
+        code instead of waiting for the TTL."""
+        name = split_function_ref(function_name, None)[0] if function_name else None
+        with self._lock:
+            self._epoch += 1
+            for key in [k for k in self._resolved if name is None or k[0] == name]:
+                del self._resolved[key]
 
     def _pool(self, function_name: str) -> Pool:
         with self._lock:
