@@ -126,3 +126,11 @@ output "event_queues" {
   description = "Each queue consumer's queue and dead-letter queue (name, url, arn, dlq_name, dlq_url), by function: scripts/webhook_replay.py reads them."
   value       = module.functions.event_queues
 }
+
+output "artifacts" {
+  description = "Where Lambda code comes from: bucket (the artifacts bucket) and layer_arn (null when the layer is bundled). `make run`'s hot reload uploads there as a deploy does."
+  value = {
+    bucket    = module.artifacts.bucket_name
+    layer_arn = module.layer.arn
+  }
+}
