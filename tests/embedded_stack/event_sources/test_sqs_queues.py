@@ -64,7 +64,9 @@ def _queues(aws, name: str, max_receives: int) -> tuple[str, str, str]:
     url = sqs.create_queue(
         QueueName=name,
         Attributes={
-            "VisibilityTimeout": "1",
+            # At least the function's timeout, as Lambda requires of a mapped queue: a slow invocation
+            # then never sees its batch handed out again while it runs.
+            "VisibilityTimeout": "3",
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}),
         },
     )["QueueUrl"]
@@ -89,7 +91,7 @@ def test_partial_failures_are_retried_then_redriven_and_moto_never_consumes_the_
 ) -> None:
     from embedded_stack.event_sources import QueuePollers
 
-    name = deploy({"handler.py": HANDLER})
+    name = deploy({"handler.py": HANDLER}, timeout=3)
     url, arn, dlq = _queues(aws, f"q-{name}", max_receives=2)
     mapping = aws("lambda").create_event_source_mapping(
         EventSourceArn=arn, FunctionName=name, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"]
@@ -104,7 +106,7 @@ def test_partial_failures_are_retried_then_redriven_and_moto_never_consumes_the_
         pollers = QueuePollers(aws("sqs").meta.endpoint_url, REGION, runner.invoke).start()
         try:
             # n=3 never succeeds: after 2 receives SQS moves it to the DLQ; n=2 succeeds on its second.
-            dead = _wait(lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages"))
+            dead = _wait(lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages"), 60)
             assert [m["Body"] for m in dead] == ['{"n": 3, "fail_until": 99}']
             stats = _wait(lambda: (s := pollers.stats[mapping["UUID"]]).deleted >= 2 and s)
             assert stats.deleted == 2
