@@ -50,6 +50,22 @@ resource "terraform_data" "stage_guard" {
       error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): autoscaling and provisioned concurrency do not work there."
     }
     precondition {
+      condition     = !(local.stage.emulated && (local.stage.functions.defaults.snap_start || anytrue([for o in values(local.stage.functions.overrides) : coalesce(o.snap_start, false)])))
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): SnapStart does not work there (moto reports it off, a perpetual diff; the embedded stack never snapshots)."
+    }
+    precondition {
+      condition     = !(local.stage.emulated && local.stage.tracing.sdk == "otel")
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): tracing.sdk otel needs the ADOT layer, which lives in AWS's account."
+    }
+    precondition {
+      condition     = local.stage.tracing.sdk != "otel" || local.stage.tracing.otel_layer_arn != null
+      error_message = "Stage ${local.stage_name}: tracing.sdk otel needs tracing.otel_layer_arn (the ADOT Python layer of ${local.stage.region})."
+    }
+    precondition {
+      condition     = !(local.stage.emulated && local.stage.slo != null)
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): SLO burn-rate alarms are composite alarms, which moto does not implement; set slo to null."
+    }
+    precondition {
       condition     = local.build.bundle_layer == local.stage.bundle_layer
       error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${local.stage.bundle_layer}: run scripts/build.py ${local.stage.bundle_layer ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
     }
@@ -135,7 +151,8 @@ module "functions" {
       { path = "${local.artifact_dir}/${local.build.functions[k].path}" },
     )
   }
-  layer_arns         = module.layer.arns
+  # The ADOT layer when the stage traces with OpenTelemetry (docs/decisions/0005-tracing-exit.md).
+  layer_arns         = concat(module.layer.arns, local.stage.tracing.sdk == "otel" ? [local.stage.tracing.otel_layer_arn] : [])
   architecture       = local.build.architecture
   kms_key_arn        = module.kms.key_arn
   log_retention_days = local.stage.log_retention_days
@@ -161,14 +178,19 @@ module "functions" {
     AUDIT_DELIVERY_STREAM   = module.audit.delivery_stream_name
   }
 
-  common_environment = {
+  common_environment = merge({
     STAGE                    = local.stage_name
     LOG_LEVEL                = local.stage.log_level
     CORS_ALLOWED_ORIGINS     = join(",", local.stage.api.cors_origins)
     POWERTOOLS_SERVICE_NAME  = var.project
     AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
     SERVICE_VERSION          = local.version
-  }
+    # apikit.tracing: xray patches botocore with aws-xray-sdk; otel leaves it to the ADOT layer, which
+    # Lambda starts through its wrapper script.
+    APIKIT_TRACING = local.stage.tracing.sdk
+    }, local.stage.tracing.sdk == "otel" ? {
+    AWS_LAMBDA_EXEC_WRAPPER = "/opt/otel-instrument"
+  } : {})
 
   permissions_boundary = var.permissions_boundary_arn
 }
@@ -226,4 +248,43 @@ module "alarms" {
     iterator_age_ms    = local.stage.alarms.iterator_age_ms
     dlq_depth          = local.stage.alarms.dlq_depth
   }
+}
+
+# SLO burn-rate alarms (AWS stages with an slo in their stage file).
+module "slo" {
+  source = "./modules/slo"
+  count  = local.stage.slo == null ? 0 : 1
+
+  name_prefix    = local.name_prefix
+  api_name       = module.api.name
+  api_stage_name = module.api.stage_name
+  topic_arn      = module.alarms.topic_arn
+  objectives     = local.stage.slo
+}
+
+# The stage's dashboard, from the modules' outputs: every route, function, queue and alarm is on it.
+module "dashboard" {
+  source = "./modules/dashboard"
+
+  name_prefix           = local.name_prefix
+  api_name              = module.api.name
+  api_stage_name        = module.api.stage_name
+  routes                = { for k, r in module.functions.routes : k => { method = r.method, path = r.path } }
+  function_names        = { for k, f in module.functions.functions : k => f.function_name }
+  provisioned_aliases   = module.functions.provisioned_aliases
+  stream_function_names = module.functions.stream_function_names
+  table_name            = module.table.name
+  index_names           = [for g in local.table_spec.global_secondary_indexes : g.name]
+  delivery_stream_name  = module.audit.delivery_stream_name
+  queue_names           = keys(local.dlq_urls)
+  alarm_names           = local.alarm_names
+  burn_rate_alarms      = try(module.slo[0].burn_rate_alarms, {})
+  period_seconds        = local.stage.alarms.period_seconds
+}
+
+locals {
+  # Every dead-letter queue (name => URL) and every alarm of the stage: what the dashboard shows and
+  # what docs/operations.md's runbook must cover (terraform/tests/stages.tftest.hcl checks both).
+  dlq_urls    = merge({ (module.audit.dlq_name) = module.audit.dlq_url }, module.functions.dlq_urls)
+  alarm_names = concat(module.alarms.alarm_names, try(module.slo[0].alarm_names, []))
 }

@@ -70,7 +70,7 @@ output "firehose_name" {
 
 output "dlq_urls" {
   description = "URL of every dead-letter queue, by queue name."
-  value       = merge({ (module.audit.dlq_name) = module.audit.dlq_url }, module.functions.dlq_urls)
+  value       = local.dlq_urls
 }
 
 output "alarm_topic_arn" {
@@ -100,4 +100,14 @@ output "api_key_values" {
   description = "API key value of each partner (sensitive: read with terraform output -json api_key_values)."
   value       = module.api.api_key_values
   sensitive   = true
+}
+
+output "alarm_names" {
+  description = "Every alarm of the stage (each has a runbook entry in docs/operations.md#runbook)."
+  value       = local.alarm_names
+}
+
+output "dashboard_url" {
+  description = "Console URL of the stage's CloudWatch dashboard."
+  value       = module.dashboard.url
 }

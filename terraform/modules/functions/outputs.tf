@@ -51,3 +51,13 @@ output "event_source_mapping_uuids" {
   description = "UUID of each stream mapping, by function name."
   value       = { for k, m in aws_lambda_event_source_mapping.dynamodb_stream : k => m.uuid }
 }
+
+output "snap_start_function_names" {
+  description = "Names of the functions whose published versions use SnapStart."
+  value       = [for k, f in local.functions : aws_lambda_function.this[k].function_name if f.snap_start]
+}
+
+output "provisioned_aliases" {
+  description = "Function name => alias of every function with provisioned concurrency (ProvisionedConcurrency* metrics carry Resource = <function>:<alias>)."
+  value       = { for k, p in aws_lambda_provisioned_concurrency_config.live : aws_lambda_function.this[k].function_name => p.qualifier }
+}
