@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from apikit import clients, keys
+from apikit import clients, keys, snapstart
 from apikit.errors import BadRequest, field_error
 
 MAX_CURSOR_LENGTH = 2048
@@ -27,6 +27,12 @@ def secret() -> bytes:
     """The HMAC key (once per container)."""
     out = clients.client("ssm").get_parameter(Name=os.environ["CURSOR_SECRET_PARAMETER"], WithDecryption=True)
     return out["Parameter"]["Value"].encode("utf-8")
+
+
+# Under SnapStart every restored copy reads the key again (a rotated key reaches all of them); the
+# client is preloaded into the snapshot, the key itself never is.
+snapstart.after_restore(secret.cache_clear)
+clients.preload("ssm")
 
 
 def _b64(data: bytes) -> str:

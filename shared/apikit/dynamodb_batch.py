@@ -37,6 +37,9 @@ def _ddb() -> Any:
     return clients.client("dynamodb")
 
 
+clients.preload("dynamodb")
+
+
 def write_chunk(
     table: str,
     wire_items: list[dict[str, Any]],
