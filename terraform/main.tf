@@ -151,8 +151,7 @@ module "functions" {
       { path = "${local.artifact_dir}/${local.build.functions[k].path}" },
     )
   }
-  # The ADOT layer when the stage traces with OpenTelemetry (docs/decisions/0005-tracing-exit.md).
-  layer_arns         = concat(module.layer.arns, local.stage.tracing.sdk == "otel" ? [local.stage.tracing.otel_layer_arn] : [])
+  layer_arns         = concat(module.layer.arns, local.tracing_layer_arns)
   architecture       = local.build.architecture
   kms_key_arn        = module.kms.key_arn
   log_retention_days = local.stage.log_retention_days
@@ -185,12 +184,7 @@ module "functions" {
     POWERTOOLS_SERVICE_NAME  = var.project
     AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
     SERVICE_VERSION          = local.version
-    # apikit.tracing: xray patches botocore with aws-xray-sdk; otel leaves it to the ADOT layer, which
-    # Lambda starts through its wrapper script.
-    APIKIT_TRACING = local.stage.tracing.sdk
-    }, local.stage.tracing.sdk == "otel" ? {
-    AWS_LAMBDA_EXEC_WRAPPER = "/opt/otel-instrument"
-  } : {})
+  }, local.tracing_environment)
 
   permissions_boundary = var.permissions_boundary_arn
 }
@@ -287,4 +281,14 @@ locals {
   # what docs/operations.md's runbook must cover (terraform/tests/stages.tftest.hcl checks both).
   dlq_urls    = merge({ (module.audit.dlq_name) = module.audit.dlq_url }, module.functions.dlq_urls)
   alarm_names = concat(module.alarms.alarm_names, try(module.slo[0].alarm_names, []))
+}
+
+locals {
+  # How functions trace (docs/decisions/0005-tracing-exit.md): apikit.tracing reads APIKIT_TRACING; with
+  # otel, Lambda starts the ADOT layer through its wrapper script and the layer instruments botocore.
+  tracing_layer_arns = local.stage.tracing.sdk == "otel" ? [local.stage.tracing.otel_layer_arn] : []
+  tracing_environment = merge(
+    { APIKIT_TRACING = local.stage.tracing.sdk },
+    local.stage.tracing.sdk == "otel" ? { AWS_LAMBDA_EXEC_WRAPPER = "/opt/otel-instrument" } : {},
+  )
 }

@@ -23,11 +23,11 @@ locals {
 
   objectives = {
     availability = {
-      budget = (100 - var.objectives.availability_percent) / 100
+      budget = format("%.6g", (100 - var.objectives.availability_percent) / 100) # 0.001, not 0.000999...
       what   = "${var.objectives.availability_percent}% of requests without a 5XX"
     }
     latency = {
-      budget = (100 - var.objectives.latency_percent) / 100
+      budget = format("%.6g", (100 - var.objectives.latency_percent) / 100)
       what   = "${var.objectives.latency_percent}% of requests within ${var.objectives.latency_ms} ms"
     }
   }
