@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan cost
 
 .DEFAULT_GOAL := help
 
@@ -68,3 +68,7 @@ precommit: venv
 plan:
 	@test -n "$(STAGE)" || { echo "usage: make plan STAGE=<dev|staging|prod>"; exit 2; }
 	scripts/deploy.sh --plan-only $(STAGE)
+
+## cost: monthly cost of each AWS stage at the traffic its stage file states (make cost STAGE=prod: one)
+cost: venv
+	$(PY) -m scripts.cost $(STAGE)
