@@ -445,3 +445,38 @@ run "dev_alarms_use_dev_thresholds" {
     error_message = "dev's alarms take dev's thresholds."
   }
 }
+
+# docs/decisions/0006-caching.md: no response is cached, so none can cross partners or outlive a write.
+# Switching a cache on must revisit that record and key the cache on the partner's API key first.
+run "the_api_caches_nothing" {
+  command = plan
+
+  module {
+    source = "./modules/api"
+  }
+
+  variables {
+    name_prefix = "items-prod"
+    stage_name  = "prod"
+    routes      = { get_item = { method = "GET", path = "/items/{id}" }, list_items = { method = "GET", path = "/items" } }
+    targets = {
+      for k in ["get_item", "list_items"] : k => {
+        function_name = "items-prod-${k}", alias_name = "live"
+        invoke_arn    = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-${k}:live/invocations"
+      }
+    }
+    schemas     = {}
+    throttle    = { rate_limit = 1000, burst_limit = 2000 }
+    usage_plans = jsondecode(file("stages/prod.json")).usage_plans
+    partners    = jsondecode(file("stages/prod.json")).partners
+  }
+
+  assert {
+    condition     = !one(aws_api_gateway_method_settings.all.settings).caching_enabled && !coalesce(aws_api_gateway_stage.this.cache_cluster_enabled, false)
+    error_message = "The stage has no cache cluster and no method caches (docs/decisions/0006-caching.md)."
+  }
+  assert {
+    condition     = alltrue([for i in aws_api_gateway_integration.this : length(coalesce(i.cache_key_parameters, [])) == 0])
+    error_message = "No integration declares cache keys: there is no cache to key."
+  }
+}
