@@ -81,6 +81,10 @@ run "every_alarm_has_a_runbook_entry_and_a_dashboard_widget" {
     condition     = length(local.alarm_names) == length(distinct(local.alarm_names)) && length(local.alarm_names) > 0
     error_message = "Alarm names are unique: ${jsonencode(local.alarm_names)}"
   }
+  assert {
+    condition     = startswith(module.dashboard.name, "${local.name_prefix}-")
+    error_message = "The dashboard carries the stage prefix, which the bootstrap's deploy roles are scoped to."
+  }
 }
 
 run "slos_snapstart_and_tracing_follow_the_stage_file" {

@@ -151,6 +151,6 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
-  dashboard_name = var.name_prefix
+  dashboard_name = "${var.name_prefix}-overview"
   dashboard_body = jsonencode({ start = "-PT6H", periodOverride = "inherit", widgets = local.widgets })
 }

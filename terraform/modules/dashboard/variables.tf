@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of every name (project and stage): the dashboard is named after it."
+  description = "Prefix of every name (project and stage): the dashboard is <name_prefix>-overview (the deploy roles may manage <project>-<stage>-* dashboards)."
   type        = string
 }
 
