@@ -216,7 +216,7 @@ run "slo_burn_rate_alarms_follow_the_prod_objectives" {
   }
   assert {
     condition = alltrue([
-      for k, a in aws_cloudwatch_metric_alarm.window : !a.actions_enabled && a.evaluation_periods == 1 && alltrue([for q in a.metric_query : one(q.metric).period * a.evaluation_periods <= 86400 if length(q.metric) > 0])
+      for k, a in aws_cloudwatch_metric_alarm.window : length(coalesce(a.alarm_actions, [])) == 0 && length(coalesce(a.ok_actions, [])) == 0 && a.evaluation_periods == 1 && alltrue([for q in a.metric_query : one(q.metric).period * a.evaluation_periods <= 86400 if length(q.metric) > 0])
     ])
     error_message = "Window alarms notify no one and look back one period of at most a day."
   }

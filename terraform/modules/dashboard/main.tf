@@ -141,8 +141,8 @@ locals {
           y      = local.tops[si] + 1 + (w.wide ? i * 6 : floor(i / 3) * 6)
           width  = w.wide ? 24 : 8
           height = 6
-          properties = merge(w.properties, { title = w.title, region = local.region }, w.type == "metric" ? {
-            view = "timeSeries", stacked = false, period = var.period_seconds
+          properties = merge(w.properties, { title = w.title }, w.type == "metric" ? {
+            region = local.region, view = "timeSeries", stacked = false, period = var.period_seconds
           } : {})
         }
       ],

@@ -54,7 +54,7 @@ resource "aws_cloudwatch_metric_alarm" "window" {
   threshold           = each.value.burn
   evaluation_periods  = 1
   treat_missing_data  = "notBreaching"
-  actions_enabled     = false
+  alarm_actions       = [] # only the composite over a pair notifies
 
   metric_query {
     id          = "burn"
