@@ -35,7 +35,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PERFORMANCE_DOC = Path(__file__).resolve().parent / "README.md"
 TABLE_START, TABLE_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes", "tracing")
-BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_PARAMETER")
+BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_ID")
 
 
 @dataclass(frozen=True)

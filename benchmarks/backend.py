@@ -125,10 +125,9 @@ def _create_tables(backend: Backend) -> None:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         )
-    backend.client("ssm").put_parameter(
-        Name=backend.env["CURSOR_SECRET_PARAMETER"],
-        Value="bench-cursor-secret-0123456789abcdef0123456789abcdef",
-        Type="SecureString",
+    backend.client("secretsmanager").create_secret(
+        Name=backend.env["CURSOR_SECRET_ID"],
+        SecretString="bench-cursor-secret-0123456789abcdef0123456789abcdef",
     )
 
 

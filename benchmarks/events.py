@@ -23,12 +23,13 @@ def rest_event(
     headers: dict[str, str] | None = None,
     partner: str = PARTNER,
 ) -> dict[str, Any]:
-    """A proxy event with the partner's API key id in requestContext.identity, where the gateway puts it."""
+    """A proxy event as API Gateway sends it behind the API key authorizer: the partner in
+    requestContext.authorizer (the authorizer's context), the key in requestContext.identity."""
     all_headers = {"Host": DOMAIN, **(headers or {})}
     if body is not None:
         all_headers.setdefault("Content-Type", "application/json")
     request_id = str(uuid.uuid4())
-    return rest_proxy_event(
+    event = rest_proxy_event(
         http_method=method,
         resource_path=resource,
         resource_id="bench",
@@ -51,8 +52,18 @@ def rest_event(
         source_ip="127.0.0.1",
         user_agent="benchmarks",
         api_key="bench-key-value",
-        api_key_id=partner,
+        api_key_id="benchkeyid",
     )
+    event["requestContext"]["authorizer"] = {
+        "partner": partner,
+        "scope": "read-write",
+        "keyName": "primary",
+        "apiKeyId": "benchkeyid",
+        "usagePlanId": "benchplan",
+        "principalId": partner,
+        "integrationLatency": 0,
+    }
+    return event
 
 
 def new_item(user_id: str = "bench-user", index: int = 0) -> dict[str, Any]:

@@ -266,7 +266,8 @@ def lambda_env(function_name: str, handler: str, task_root: Path, extra: dict[st
         "TABLE_NAME": "bench-items",
         "SEED_TABLE_NAME": "bench-seed-items",
         "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
-        "CURSOR_SECRET_PARAMETER": "/bench/cursor-secret",
+        "CURSOR_SECRET_ID": "bench-cursor-key",
+        "CURSOR_KEY_CACHE_SECONDS": "300",
         "AUDIT_DELIVERY_STREAM": "bench-audit",
         "ITEM_SCHEMA_PATH": str(REPO / "shared" / "apikit" / "schemas" / "item_create.json"),
     }

@@ -1,4 +1,4 @@
-"""Measurement 8: what each tracing SDK adds to a cold start (docs/decisions/0005-tracing-exit.md).
+"""Measurement 8: what each tracing SDK adds to a cold start (docs/decisions/0007-tracing-exit.md).
 
 Three modules in the same Lambda-like interpreter as measurement 1 (fresh `python -I -S`, the
 runtime's botocore, Lambda's variables), interleaved and shuffled per round: no SDK, aws-xray-sdk

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources import StreamPollers
+from embedded_stack.event_sources import ScheduledRules, StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 from embedded_stack.moto_server import usage as moto_usage
@@ -52,16 +52,32 @@ def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
 
 
 def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> dict[str, Any]:
-    """The `.local/stack.json` contract of issue 4, from `terraform output`."""
-    keys = outputs.get("api_key_values") or {}
+    """The `.local/stack.json` contract of issues 4 and 10, from `terraform output`.
+
+    Each partner keeps ``api_key`` / ``api_key_id`` (its first read-write key by name, as Terraform
+    picks it) and lists every key in ``keys`` (by name: name, api_key, api_key_id, scope).
+    """
+    values = outputs.get("api_key_values") or {}
     partners = {}
     for name, partner in sorted((outputs.get("partners") or {}).items()):
+        mine = values.get(name) or {}
+        keys = [
+            {
+                "name": key,
+                "api_key": mine.get(key),
+                "api_key_id": info.get("api_key_id"),
+                "scope": info.get("scope"),
+            }
+            for key, info in sorted((partner.get("keys") or {}).items())
+        ]
+        first = next((k for k in keys if k["api_key_id"] == partner.get("api_key_id")), None)
         partners[name] = {
-            "api_key": keys.get(name),
+            "api_key": first["api_key"] if first else None,
             "api_key_id": partner.get("api_key_id"),
             "usage_plan": partner.get("usage_plan"),
             "throttle": partner.get("throttle"),
             "quota": partner.get("quota"),
+            "keys": keys,
         }
     return {
         "api_url": api_url,
@@ -70,7 +86,9 @@ def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> 
         "stage": outputs.get("stage", STAGE),
         "table_name": outputs.get("table_name"),
         "audit_bucket": outputs.get("audit_bucket"),
+        "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
+        "cursor_secret_id": outputs.get("cursor_secret_id"),
         "partners": partners,
     }
 
@@ -86,6 +104,7 @@ class StackHandle:
     gateway: Any
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
+    schedules: ScheduledRules | None = None
     _stopped: bool = False
 
     @property
@@ -103,6 +122,8 @@ class StackHandle:
         if self.gateway is not None:
             moto_usage.set_provider(None)
             self.gateway.stop()
+        if self.schedules is not None:
+            self.schedules.stop(timeout_s=0)
         self.pollers.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
@@ -195,7 +216,7 @@ def start_stack(
     t = time.monotonic()
     moto = start_moto(aws_port)
     timings["moto_s"] = time.monotonic() - t
-    runner = pollers = gateway = None
+    runner = pollers = gateway = schedules = None
     try:
         region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
         python, is_lambda_runtime = runtime.result()
@@ -214,6 +235,7 @@ def start_stack(
         timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
+        schedules = ScheduledRules(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
             moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
@@ -224,6 +246,8 @@ def start_stack(
     except BaseException:
         if gateway is not None:
             gateway.stop()
+        if schedules is not None:
+            schedules.stop(timeout_s=0)
         if pollers is not None:
             pollers.stop()
         if runner is not None:
@@ -243,6 +267,7 @@ def start_stack(
         gateway=gateway,
         timings=timings,
         state_dir=state_dir,
+        schedules=schedules,
     )
 
 
@@ -274,6 +299,11 @@ def banner(handle: StackHandle) -> str:
             f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}  "
             f"x-api-key: {p['api_key']}"
         )
+        for key in p.get("keys") or []:
+            if key["api_key"] != p["api_key"]:
+                lines.append(
+                    f"    {'':<20} key {key['name']:<12} {key['scope']:<10}  x-api-key: {key['api_key']}"
+                )
     key = next(iter(info["partners"].values()), {}).get("api_key", "<key>")
     lines += [
         "  Try:",

@@ -45,7 +45,8 @@ class Stack:
     bucket: str | None = None
     prefix: str | None = None
     firehose_name: str | None = None
-    dlq_url: str | None = None
+    failure_bucket: str | None = None
+    dlq_url: str | None = None  # a legacy SQS on-failure queue (records that name no data)
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +59,13 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", help="audit bucket (default: terraform output audit_bucket)")
     parser.add_argument("--prefix", help="audit key prefix (default: terraform output audit_prefix)")
     parser.add_argument("--firehose", help="delivery stream (default: terraform output firehose_name)")
-    parser.add_argument("--queue-url", help="audit DLQ URL (default: the *-audit-dlq entry of dlq_urls)")
+    parser.add_argument(
+        "--failure-bucket", help="on-failure records bucket (default: terraform output audit_failure_bucket)"
+    )
+    parser.add_argument(
+        "--queue-url",
+        help="a legacy SQS on-failure queue to replay as well (default: an *-audit-dlq entry of dlq_urls)",
+    )
 
 
 def terraform_outputs(path: Path | None) -> dict[str, Any]:
@@ -89,6 +96,7 @@ def stack_from(args: argparse.Namespace, outputs: dict[str, Any] | None = None) 
         "bucket": args.bucket,
         "prefix": args.prefix,
         "firehose_name": args.firehose,
+        "failure_bucket": getattr(args, "failure_bucket", None),
         "dlq_url": args.queue_url,
         "region": args.region,
     }
@@ -102,6 +110,7 @@ def stack_from(args: argparse.Namespace, outputs: dict[str, Any] | None = None) 
         "bucket": outputs.get("audit_bucket"),
         "prefix": outputs.get("audit_prefix"),
         "firehose_name": outputs.get("firehose_name"),
+        "failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_url": audit_dlqs[0] if len(audit_dlqs) == 1 else None,
         "region": outputs.get("region")
         or os.environ.get("AWS_REGION")

@@ -25,12 +25,14 @@ domain's Route 53 and ACM are left out. How each line is estimated:
   images (2 x item + 400 bytes), billed by Firehose in 5 KB steps; S3 holds a GZIP object per buffer
   flush, kept in Standard until `transition_ia_days`, then in Standard-IA until `expiration_days`.
 - CloudWatch: `log_bytes_per_request` ingested, stored compressed (~15 %) for the retention; one
-  dashboard; the alarms Terraform creates (errors and throttles per function, iterator age per stream
-  consumer, API 5XX and p99, DynamoDB throttles, Firehose delivery, one per dead-letter queue, and per
-  SLO three window pairs of two metric-math alarms and a composite alarm).
+  dashboard; the alarms Terraform creates (errors and throttles per function; iterator age, stall,
+  parked, dropped and undeliverable records per stream consumer; API 5XX and p99, DynamoDB throttles,
+  Firehose delivery and freshness, the audit canary, one per dead-letter queue; and per SLO three
+  window pairs of two metric-math alarms and a composite alarm).
 - X-Ray: the default sampling rule, the first request each second and 5 % of the rest.
 - KMS: the stage key, and a request per cold start (environment variables), per audit object and
-  per table key refresh (every 5 minutes).
+  per table key refresh (every 5 minutes). Secrets Manager: the cursor key's secret (its reads are
+  cached per container and left out).
 - Data transfer out: each response (the item, or a page of items for Query and BatchGetItem routes,
   plus 300 bytes) to the internet.
 """
@@ -115,9 +117,14 @@ def _alarm_metrics(stage: dict[str, Any], manifests: dict[str, dict[str, Any]]) 
     """(alarm metrics, composite alarms) of the alarms Terraform creates for the stage."""
     streams = [m for m in manifests.values() if "dynamodb_stream" in m.get("events", {})]
     asynchronous = [
-        m for m in manifests.values() if "route" not in m and "dynamodb_stream" not in m.get("events", {})
+        m
+        for m in manifests.values()
+        if "route" not in m and "authorizer" not in m and "dynamodb_stream" not in m.get("events", {})
     ]
-    metrics = 2 * len(manifests) + len(streams) + 4 + 1 + len(asynchronous)
+    # Errors and throttles per function; per stream consumer iterator age, stall, records parked,
+    # dropped and undeliverable; API 5XX and p99, DynamoDB throttles, Firehose delivery and freshness;
+    # one per dead-letter queue; the audit canary (two metrics).
+    metrics = 2 * len(manifests) + 5 * len(streams) + 4 + 1 + len(asynchronous) + 2
     composites = 0
     if stage.get("slo"):
         metrics += 2 * 3 * 2 * 2  # two objectives x three pairs x two windows, two metrics each
@@ -389,6 +396,7 @@ def _observability(
             f"{traces / 1e6:,.2f} M",
             traces / 1e6 * _price(prices, "xray_traces_recorded_per_million"),
         ),
+        Line("Secrets Manager", "cursor key", "1 secret", _price(prices, "secretsmanager_secret_month")),
         Line(
             "KMS",
             "stage key and requests",

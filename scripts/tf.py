@@ -33,12 +33,14 @@ SERVICES = (
     "applicationautoscaling",
     "cloudwatch",
     "dynamodb",
+    "events",
     "firehose",
     "iam",
     "kms",
     "lambda",
     "logs",
     "s3",
+    "secretsmanager",
     "sns",
     "sqs",
     "ssm",
@@ -62,7 +64,7 @@ def terraform_bin() -> str:
     """The terraform executable (env TERRAFORM overrides PATH)."""
     found = os.environ.get("TERRAFORM") or shutil.which("terraform")
     if not found:
-        raise TerraformError("terraform is not on PATH (install Terraform >= 1.5 or set TERRAFORM)")
+        raise TerraformError("terraform is not on PATH (install Terraform >= 1.11 or set TERRAFORM)")
     return found
 
 

@@ -95,8 +95,9 @@ module "table" {
 module "cursor_secret" {
   source = "./modules/secret"
 
-  name        = "/${var.project}/${local.stage_name}/cursor-secret"
-  kms_key_arn = module.kms.key_arn
+  name                 = "${local.name_prefix}/cursor-key"
+  kms_key_arn          = module.kms.key_arn
+  recovery_window_days = local.stage.cursor_key.recovery_window_days
 }
 
 # Every zip goes to the stage's artifacts bucket first: functions created from S3 objects are created
@@ -130,7 +131,12 @@ module "audit" {
   buffering_interval_seconds = local.stage.audit.buffering_interval_seconds
   object_lock                = local.stage.audit.object_lock
   force_destroy              = local.stage.audit.force_destroy
-  log_retention_days         = local.stage.log_retention_days
+  # The roles of the stream consumers whose mappings park failed batches there: Lambda writes the
+  # on-failure records with the function's execution role.
+  failure_writer_role_arns = [
+    for k, m in local.manifests : module.functions.role_arns[k] if try(m.events.dynamodb_stream.on_failure, null) == "audit_failure_bucket"
+  ]
+  log_retention_days = local.stage.log_retention_days
   lifecycle_rules = local.stage.s3_lifecycle ? {
     transition_ia_days         = local.stage.audit.transition_ia_days
     expiration_days            = local.stage.audit.expiration_days
@@ -163,27 +169,37 @@ module "functions" {
     table_stream          = [module.table.stream_arn]
     cursor_secret         = [module.cursor_secret.arn]
     audit_delivery_stream = [module.audit.delivery_stream_arn]
-    audit_dlq             = [module.audit.dlq_policy_arn]
+    audit_failure_bucket  = [module.audit.failure_bucket_arn]
+    audit_failure_records = [module.audit.failure_records_arn]
+  }
+
+  # Created after the functions (the API's usage plans need its stage, which needs the functions):
+  # permissions on them are a second policy the functions do not wait for.
+  late_resource_arns = {
+    usage_plans = module.api.usage_plan_arns
   }
 
   # Stream mappings' on-failure destinations: the created resources, so a mapping waits for them.
   destination_arns = {
-    audit_dlq = module.audit.dlq_arn
+    audit_failure_bucket = module.audit.failure_bucket_arn
   }
 
   environment_values = {
-    TABLE_NAME              = module.table.name
-    CURSOR_SECRET_PARAMETER = module.cursor_secret.name
-    AUDIT_DELIVERY_STREAM   = module.audit.delivery_stream_name
+    TABLE_NAME               = module.table.name
+    CURSOR_SECRET_ID         = module.cursor_secret.arn
+    CURSOR_KEY_CACHE_SECONDS = tostring(local.stage.cursor_key.cache_seconds)
+    AUDIT_DELIVERY_STREAM    = module.audit.delivery_stream_name
   }
 
   common_environment = merge({
-    STAGE                    = local.stage_name
-    LOG_LEVEL                = local.stage.log_level
-    CORS_ALLOWED_ORIGINS     = join(",", local.stage.api.cors_origins)
-    POWERTOOLS_SERVICE_NAME  = var.project
-    AWS_XRAY_CONTEXT_MISSING = "IGNORE_ERROR"
-    SERVICE_VERSION          = local.version
+    STAGE                   = local.stage_name
+    LOG_LEVEL               = local.stage.log_level
+    CORS_ALLOWED_ORIGINS    = join(",", local.stage.api.cors_origins)
+    POWERTOOLS_SERVICE_NAME = var.project
+    # Custom metrics (CloudWatch embedded metric format, e.g. the audit canary's): one namespace per stage.
+    POWERTOOLS_METRICS_NAMESPACE = local.name_prefix
+    AWS_XRAY_CONTEXT_MISSING     = "IGNORE_ERROR"
+    SERVICE_VERSION              = local.version
   }, local.tracing_environment)
 
   permissions_boundary = var.permissions_boundary_arn
@@ -207,6 +223,9 @@ module "api" {
   log_retention_days  = local.stage.log_retention_days
   kms_key_arn         = module.kms.key_arn
 
+  authorizer             = module.functions.authorizer
+  authorizer_ttl_seconds = local.stage.api.authorizer_ttl_seconds
+
   targets = {
     for k, _ in module.functions.routes : k => {
       function_name = module.functions.functions[k].function_name
@@ -216,6 +235,18 @@ module "api" {
   }
 
   permissions_boundary = var.permissions_boundary_arn
+}
+
+# What the authorizer reads: a record per API key, by the key's hash (table.json api_key_record).
+module "api_key_records" {
+  source = "./modules/api_key_records"
+
+  table_name     = module.table.name
+  hash_key       = local.table_spec.hash_key
+  range_key      = local.table_spec.range_key
+  record         = local.table_spec.api_key_record
+  api_keys       = module.api.api_keys
+  api_key_values = module.api.api_key_values
 }
 
 module "alarms" {
@@ -230,7 +261,18 @@ module "alarms" {
   api_stage_name        = module.api.stage_name
   table_name            = module.table.name
   delivery_stream_name  = module.audit.delivery_stream_name
-  dlq_names             = concat([module.audit.dlq_name], module.functions.dlq_names)
+  dlq_names             = module.functions.dlq_names
+  stream_mapping_uuids = {
+    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
+  }
+  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
+  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
+  canary = {
+    namespace      = local.name_prefix
+    metric         = "CanaryAuditDelivered"
+    dimensions     = { service = var.project }
+    window_minutes = local.stage.audit.canary_alarm_minutes
+  }
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods
@@ -279,12 +321,12 @@ module "dashboard" {
 locals {
   # Every dead-letter queue (name => URL) and every alarm of the stage: what the dashboard shows and
   # what docs/operations.md's runbook must cover (terraform/tests/stages.tftest.hcl checks both).
-  dlq_urls    = merge({ (module.audit.dlq_name) = module.audit.dlq_url }, module.functions.dlq_urls)
+  dlq_urls    = module.functions.dlq_urls
   alarm_names = concat(module.alarms.alarm_names, try(module.slo[0].alarm_names, []))
 }
 
 locals {
-  # How functions trace (docs/decisions/0005-tracing-exit.md): apikit.tracing reads APIKIT_TRACING; with
+  # How functions trace (docs/decisions/0007-tracing-exit.md): apikit.tracing reads APIKIT_TRACING; with
   # otel, Lambda starts the ADOT layer through its wrapper script and the layer instruments botocore.
   tracing_layer_arns = local.stage.tracing.sdk == "otel" ? [local.stage.tracing.otel_layer_arn] : []
   tracing_environment = merge(

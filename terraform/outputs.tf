@@ -43,9 +43,9 @@ output "table_stream_arn" {
   value       = module.table.stream_arn
 }
 
-output "cursor_secret_parameter" {
-  description = "SSM parameter name of the cursor HMAC key (the value is never an output)."
-  value       = module.cursor_secret.name
+output "cursor_secret_id" {
+  description = "ARN of the Secrets Manager secret holding the cursor HMAC key (values are never outputs): scripts/cursor_key.py rotates it."
+  value       = module.cursor_secret.arn
 }
 
 output "kms_key_arn" {
@@ -68,8 +68,13 @@ output "firehose_name" {
   value       = module.audit.delivery_stream_name
 }
 
+output "audit_failure_bucket" {
+  description = "Bucket of the audit stream mapping's on-failure records (whole failed batches; scripts/audit_replay.py replays them)."
+  value       = module.audit.failure_bucket_name
+}
+
 output "dlq_urls" {
-  description = "URL of every dead-letter queue, by queue name."
+  description = "URL of every asynchronous function's dead-letter queue, by queue name."
   value       = local.dlq_urls
 }
 
@@ -84,22 +89,32 @@ output "functions" {
 }
 
 output "partners" {
-  description = "Each partner: api_key_id (its tenant id), usage_plan, throttle (rate_limit, burst_limit), quota (limit, period). Key values: api_key_values."
+  description = "Each partner (the partner id is its tenant): usage_plan, usage_plan_id, throttle (rate_limit, burst_limit), quota (limit, period), keys (by name: api_key_id, scope) and api_key_id, the id of its first read-write key by name (null without one). Key values: api_key_values."
   value = {
-    for p, tier in local.stage.partners : p => {
-      api_key_id    = module.api.api_key_ids[p]
-      usage_plan    = tier
-      usage_plan_id = module.api.usage_plan_ids[tier]
-      throttle      = local.stage.usage_plans[tier].throttle
-      quota         = local.stage.usage_plans[tier].quota
+    for p, settings in local.stage.partners : p => {
+      api_key_id    = try(module.api.api_keys["${p}/${[for name, scope in settings.keys : name if scope == "read-write"][0]}"].api_key_id, null)
+      usage_plan    = settings.usage_plan
+      usage_plan_id = module.api.usage_plan_ids[settings.usage_plan]
+      throttle      = local.stage.usage_plans[settings.usage_plan].throttle
+      quota         = local.stage.usage_plans[settings.usage_plan].quota
+      keys = {
+        for name, scope in settings.keys : name => {
+          api_key_id = module.api.api_keys["${p}/${name}"].api_key_id
+          scope      = scope
+        }
+      }
     }
   }
 }
 
 output "api_key_values" {
-  description = "API key value of each partner (sensitive: read with terraform output -json api_key_values)."
-  value       = module.api.api_key_values
-  sensitive   = true
+  description = "Value of each API key by partner, then key name (sensitive: read with terraform output -json api_key_values)."
+  value = {
+    for p, settings in local.stage.partners : p => {
+      for name, _ in settings.keys : name => module.api.api_key_values["${p}/${name}"]
+    }
+  }
+  sensitive = true
 }
 
 output "alarm_names" {

@@ -1,6 +1,7 @@
 terraform {
   # 1.11: the S3 backend's use_lockfile (state locking without a DynamoDB table) is generally
-  # available, and `terraform test` has mock providers and override_module.
+  # available, `terraform test` has mock providers and override_module, and ephemeral resources with
+  # write-only arguments keep the cursor key out of state (modules/secret).
   required_version = ">= 1.11"
 
   required_providers {

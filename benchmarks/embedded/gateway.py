@@ -4,7 +4,9 @@ Latency: `GET /items/{id}` and `POST /items` through gateway + warm worker, besi
 Lambda-like interpreter (worker.py) on the same moto endpoint. The handler never runs in this process:
 importing it would patch this process's botocore with X-Ray and slow down the raw-moto clients.
 Throughput: a few concurrent loopback clients through the gateway, beside moto's own rate for the same
-`get_item`.
+`get_item`. The API key authorizer: the first request after start (cold workers, authorizer cache
+miss), then warm requests right after the authorizer's TTL expired (a miss: the authorizer runs) and
+right after that (a hit: API Gateway's cached answer).
 """
 
 import threading
@@ -36,28 +38,26 @@ def pick_partner(stack: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return max(stack["partners"].items(), key=lambda kv: (kv[1].get("throttle") or {}).get("burst_limit", 0))
 
 
-def key_id_of(stack: dict[str, Any], api_key: str) -> str:
-    """The API key id (our tenant id) of a key value, from stack.json or the control plane."""
-    for partner in stack["partners"].values():
-        if partner.get("api_key") == api_key and partner.get("api_key_id"):
-            return str(partner["api_key_id"])
+def authorizer_ttl_s(stack: dict[str, Any]) -> float:
+    """The deployed authorizer's result TTL (what API Gateway caches its answers for)."""
     client = _client(stack, "apigateway")
-    for key in client.get_api_keys(includeValues=True, limit=500)["items"]:
-        if key.get("value") == api_key:
-            return str(key["id"])
-    raise LookupError("API key not found in the control plane")
+    api_id = client.get_rest_apis()["items"][0]["id"]
+    (authorizer,) = client.get_authorizers(restApiId=api_id)["items"]
+    return float(authorizer.get("authorizerResultTtlInSeconds", 300))
 
 
-def seed_item(stack: dict[str, Any], api_key: str) -> str:
-    """Create one item through the API and return its id."""
+def seed_item(stack: dict[str, Any], api_key: str) -> tuple[str, float]:
+    """Create one item through the API; its id and the milliseconds the request took."""
+    start = time.perf_counter()
     response = requests.post(
         f"{stack['api_url']}/items",
         json={"userId": "measure", "name": "measured", "info": {"n": 1}},
         headers={"x-api-key": api_key},
         timeout=30,
     )
+    elapsed = (time.perf_counter() - start) * 1000
     response.raise_for_status()
-    return str(response.json()["id"])
+    return str(response.json()["id"]), elapsed
 
 
 def _time(call: Callable[[], None], n: int, warmup: int) -> list[float]:
@@ -142,6 +142,22 @@ def _throughput(calls: list[Callable[[], None]], total: int) -> tuple[float, lis
     return (per_client * len(calls) - len(errors)) / (time.perf_counter() - start), errors
 
 
+def _authorizer_cache(call: Callable[[], None], ttl_s: float, rounds: int, log: Log) -> dict[str, Any]:
+    """Warm requests just after the authorizer's TTL expired (miss) and at once after (hit)."""
+    miss: list[float] = []
+    hit: list[float] = []
+    call()  # warm the authorizer's and the function's workers
+    for _ in range(rounds):
+        time.sleep(ttl_s + 0.3)
+        miss += _time(call, 1, warmup=0)
+        hit += _time(call, 1, warmup=0)
+    misses, hits = summary(miss), summary(hit)
+    log(
+        f"  authorizer: cache miss p50 {misses['p50']:.2f} ms, hit p50 {hits['p50']:.2f} ms (TTL {ttl_s:g} s)"
+    )
+    return {"ttl_s": ttl_s, "miss": misses, "hit": hits}
+
+
 def _raw_moto_get(stack: dict[str, Any], key: dict[str, Any]) -> Callable[[], None]:
     client = _client(stack, "dynamodb")
 
@@ -156,26 +172,30 @@ def measure(
     box: Sandbox, stack: dict[str, Any], *, requests_n: int, clients: int, log: Log
 ) -> dict[str, Any]:
     """Latency pairs and throughput against a running stack (its stack.json document); no verdicts."""
-    _, partner = pick_partner(stack)
+    partner_id, partner = pick_partner(stack)
     api_key = partner["api_key"]
-    key_id = key_id_of(stack, api_key)
-    item_id = seed_item(stack, api_key)
+    item_id, first_ms = seed_item(stack, api_key)  # the stack's first request: cold workers, a miss
+    log(f"  first request after start (cold authorizer and function, authorizer miss): {first_ms:.0f} ms")
     blocks = 5 if requests_n >= 50 else 1
     resource, path, params = item_path(item_id)
     item_url = f"{stack['api_url']}/items/{item_id}"
     get = _latency_pair(
         box, stack, "GET /items/{id}",
         gateway=_gateway_call(item_url, api_key, "GET", 200), entry=_entry("get_item"),
-        event=rest_event("GET", resource, path, path_parameters=params, partner=key_id),
+        event=rest_event("GET", resource, path, path_parameters=params, partner=partner_id),
         requests_n=requests_n, blocks=blocks, log=log,
     )  # fmt: skip
     post = _latency_pair(
         box, stack, "POST /items",
         gateway=_gateway_call(f"{stack['api_url']}/items", api_key, "POST", 201), entry=_entry("create_item"),
-        event=rest_event("POST", "/items", "/items", body=new_item("bench-embedded"), partner=key_id),
+        event=rest_event("POST", "/items", "/items", body=new_item("bench-embedded"), partner=partner_id),
         requests_n=requests_n, blocks=blocks, log=log,
     )  # fmt: skip
-    key = {"PK": {"S": f"P#{key_id}#I#{item_id}"}, "SK": {"S": "ITEM"}}
+    authorizer = _authorizer_cache(
+        _gateway_call(item_url, api_key, "GET", 200), authorizer_ttl_s(stack), max(3, requests_n // 30), log
+    )
+    authorizer["first_request_ms"] = first_ms
+    key = {"PK": {"S": f"P#{partner_id}#I#{item_id}"}, "SK": {"S": "ITEM"}}
     gateway_calls = [_gateway_call(item_url, api_key, "GET", 200) for _ in range(clients)]
     moto_calls = [_raw_moto_get(stack, key) for _ in range(clients)]
     total = requests_n * 2
@@ -195,6 +215,7 @@ def measure(
         "clients": clients,
         "requests": requests_n,
         "pairs": [get, post],
+        "authorizer": authorizer,
         "throughput": {
             "gateway_rps": gateway_rps,
             "gateway_errors": gateway_errors,

@@ -2,12 +2,15 @@
 
 ``lambda_record``: a GetRecords record as it appears in the function's ``{"Records": [...]}`` event.
 ``failure_record``: the invocation record an on-failure destination receives for records given up on
-(``DDBStreamBatchInfo`` describes them; they are not included).
+(``DDBStreamBatchInfo`` describes them). SQS and SNS destinations get just that; an S3 destination
+also gets the whole invocation event, as an escaped JSON string in ``payload`` (``s3_failure_record``),
+in an object named as Lambda names them (``s3_failure_key``).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -104,3 +107,15 @@ def failure_record(
             "streamArn": stream_arn,
         },
     }
+
+
+def s3_failure_record(message: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The record Lambda writes to an S3 destination: the metadata plus ``payload``, the original
+    invocation event (``{"Records": [...]}``) as an escaped JSON string."""
+    return {**message, "payload": json.dumps({"Records": records}, separators=(",", ":"))}
+
+
+def s3_failure_key(mapping_uuid: str, shard_id: str, when: float | None = None) -> str:
+    """``aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>`` (UTC)."""
+    stamp = datetime.fromtimestamp(time.time() if when is None else when, UTC)
+    return f"aws/lambda/{mapping_uuid}/{shard_id}/{stamp:%Y/%m/%d}/{stamp:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"

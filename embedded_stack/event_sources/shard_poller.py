@@ -10,8 +10,10 @@ The mapping's settings are honoured as Lambda does:
 - FunctionResponseTypes=ReportBatchItemFailures: the checkpoint moves to the lowest failed
   sequence number and the batch is retried from there; an empty response means success; an
   invalid itemIdentifier fails the whole batch.
-- Records given up on are described (not included) in a message to the OnFailure destination,
-  shaped as Lambda's invocation record for stream sources (``DDBStreamBatchInfo``).
+- Records given up on go to the OnFailure destination as Lambda's invocation record for stream
+  sources (``DDBStreamBatchInfo``): described only for SQS and SNS, whole (``payload``) for S3. A
+  destination that refuses the record is logged and counted (``destination_failures``, as Lambda's
+  DestinationDeliveryFailures) and the shard moves on: those records are lost to the mapping.
 - Throttles and other service errors are retried with backoff without counting as retries,
   until the records expire, as Lambda does for errors before the function runs.
 """
@@ -58,6 +60,7 @@ class ShardStats:
 
     delivered: int = 0
     failed_to_destination: int = 0
+    destination_failures: int = 0
     caught_up_at: float = 0.0  # wall time the last GetRecords that found nothing left to deliver began
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -275,4 +278,18 @@ class ShardPoller(threading.Thread):
             last=last,
             executed_version=self._version or "$LATEST",
         )
-        self._clients.send_to_destination(destination, json.dumps(message))
+        try:
+            self._clients.send_to_destination(
+                destination,
+                message,
+                records=records,
+                mapping_uuid=self.settings.uuid,
+                shard_id=self.shard_id,
+                function_arn=self.settings.function_arn,
+            )
+        except Exception:
+            with self.stats.lock:
+                self.stats.destination_failures += 1
+            log.exception(
+                "%s: could not deliver to %s; records dropped", self.settings.function_arn, destination
+            )

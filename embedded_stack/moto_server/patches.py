@@ -10,12 +10,16 @@ moto is pinned in requirements/dev.txt, and an upgrade must fail loudly here, no
 2. Code download: moto answers GetFunction/GetLayerVersion with a Location nobody serves. We serve
    the stored zip bytes from the moto server itself (as AWS serves a presigned S3 URL) so that the
    runner downloads exactly what was deployed and checks CodeSha256.
+3. Bucket policies: evaluated with the caller's principal and IAM's condition semantics
+   (``_patch_policy_conditions``), so that "only this role may write" holds locally too.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import inspect
+import re
 import threading
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
@@ -178,21 +182,106 @@ def _patch_code_route() -> None:
     api_urls.url_paths["{0}" + CODE_PATH + "$"] = _serve_code
 
 
-def _patch_policy_conditions() -> None:
-    """A Deny statement applies only when its Condition is known to hold.
+# Condition operators evaluated as IAM does (with their IfExists forms); a statement using any other
+# operator is not applied (docs/embedded-stack.md lists this).
+_POSITIVE = {
+    "StringEquals": lambda want, have: have == want,
+    "StringLike": lambda want, have: fnmatch.fnmatchcase(have, want),
+    "ArnEquals": lambda want, have: have == want,
+    "ArnLike": lambda want, have: fnmatch.fnmatchcase(have, want),
+    "Bool": lambda want, have: str(have).lower() == str(want).lower(),
+}
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
+_request_context = threading.local()
 
-    moto 5.2 skips condition operators it does not implement (``Bool`` among them) as if they held,
-    and supplies no request context (``aws:SecureTransport``...), so the audit bucket's TLS-only
-    statement (Deny when aws:SecureTransport is false) denied every object read. A Deny whose
-    condition keys have no value in the request is read as not applicable (NEUTRAL).
+
+def conditions_hold(condition: dict[str, Any], context: dict[str, str]) -> bool | None:
+    """Whether a policy statement's Condition holds for a request context (None: cannot tell).
+
+    IAM's rules: operators AND, keys AND, values OR (NOR for negated operators). A key absent from
+    the context fails a positive operator and satisfies a negated one; ...IfExists holds when absent.
     """
-    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    for raw_operator, keys in condition.items():
+        operator = raw_operator.removesuffix("IfExists")
+        if_exists = operator != raw_operator
+        negated = operator in _NEGATED
+        match = _POSITIVE.get(_NEGATED.get(operator, operator))
+        if match is None or not isinstance(keys, dict):
+            return None
+        for key, wanted in keys.items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if key not in context:
+                if not (if_exists or negated):
+                    return False
+                continue
+            hit = any(match(str(v), context[key]) for v in values)
+            if hit == negated:
+                return False
+    return True
+
+
+def _principal_context(headers: Any) -> dict[str, str]:
+    """aws:PrincipalArn/aws:PrincipalAccount of a SigV4-signed request, when moto issued its key.
+
+    Keys moto knows: access keys of IAM users, and credentials of roles assumed through STS (for a
+    role session, aws:PrincipalArn is the role's ARN, as in IAM). Any other key (the fixed fake
+    credentials most local clients use) yields no principal, like an anonymous request on AWS.
+    """
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    match = re.search(r"Credential=([^/,\s]+)/", str(headers.get("Authorization", "")))
+    if not match:
+        return {}
+    key = match.group(1)
+    for account, partitions in list(sts_backends.items()):
+        for backend in list(partitions.values()):
+            for role in list(backend.assumed_roles):
+                if role.access_key_id == key:
+                    return {"aws:PrincipalArn": role.role_arn, "aws:PrincipalAccount": account}
+    for account, partitions in list(iam_backends.items()):
+        for partition, backend in list(partitions.items()):
+            for user in list(backend.users.values()):
+                if any(k.access_key_id == key for k in user.access_keys):
+                    arn = f"arn:{partition}:iam::{account}:user/{user.name}"
+                    return {"aws:PrincipalArn": arn, "aws:PrincipalAccount": account}
+    return {}
+
+
+def _patch_policy_conditions() -> None:
+    """Bucket policies see who is asking, and their Conditions are evaluated as IAM does.
+
+    moto 5.2 evaluates a bucket policy with no request context and treats condition operators it does
+    not implement (``Bool``, ``ArnNotEquals``...) as holding, so the audit bucket's TLS-only Deny
+    denied every read and its writers-only Deny would deny its writer. Here object and bucket requests
+    carry the caller's principal (``_principal_context``), and a statement applies only when its
+    Condition holds (``conditions_hold``). ``aws:SecureTransport`` is never in the context (moto
+    serves plain HTTP), so the TLS-only Deny does not apply: a documented difference.
+    """
+    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
 
     original = IAMPolicyStatement.is_action_permitted
     require(
         source_has(original, "_check_conditions(incoming_condition_values)", "PermissionResult.DENIED"),
         "IAMPolicyStatement.is_action_permitted changed",
     )
+    require(
+        source_has(FakeBucket.get_permission, "iam_policy.is_action_permitted(action, resource)"),
+        "FakeBucket.get_permission changed",
+    )
+    for name in ("key_response", "bucket_response"):
+        require(
+            list(inspect.signature(getattr(S3Response, name)).parameters)
+            == ["self", "request", "full_url", "headers"],
+            f"S3Response.{name} changed its signature",
+        )
     if getattr(original, "__wrapped__", None):
         return
 
@@ -203,14 +292,38 @@ def _patch_policy_conditions() -> None:
         principal: str | None = None,
         incoming_condition_values: dict[str, str] | None = None,
     ) -> Any:
-        condition = self._statement.get("Condition") or {}
-        keys = {key for operator in condition.values() for key in operator}
-        if self._statement.get("Effect") == "Deny" and keys - set(incoming_condition_values or {}):
+        condition = self._statement.get("Condition")
+        if not condition:
+            return original(self, action, resource, principal, incoming_condition_values)
+        if not conditions_hold(condition, incoming_condition_values or {}):
+            return PermissionResult.NEUTRAL  # the statement does not apply to this request
+        return original(self, action, resource, principal, None)
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
             return PermissionResult.NEUTRAL
-        return original(self, action, resource, principal, incoming_condition_values)
+        context = getattr(_request_context, "values", None) or {}
+        return IAMPolicy(self.policy.decode()).is_action_permitted(
+            action, resource, incoming_condition_values=context
+        )
+
+    def with_context(handler: Any) -> Any:
+        def wrapped(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+            _request_context.values = _principal_context(request.headers)
+            try:
+                return handler(self, request, full_url, headers)
+            finally:
+                _request_context.values = None
+
+        wrapped.__wrapped__ = handler  # type: ignore[attr-defined]
+        return wrapped
 
     is_action_permitted.__wrapped__ = original  # type: ignore[attr-defined]
+    get_permission.__wrapped__ = FakeBucket.get_permission  # type: ignore[attr-defined]
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    S3Response.key_response = with_context(S3Response.key_response)  # type: ignore[method-assign]
+    S3Response.bucket_response = with_context(S3Response.bucket_response)  # type: ignore[method-assign]
 
 
 def set_endpoint_url(url: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 # Firehose: each record at most 1,000 KiB before base64 (PutRecordBatch API reference).
 MAX_RECORD_BYTES = 1_000 * 1024
 ITEM_ENTITY = "item"
+CANARY_ENTITY = "canary"
 
 
 def plain(value: dict[str, Any]) -> Any:
@@ -86,12 +87,17 @@ def entity_of(record: dict[str, Any]) -> str | None:
 
 
 def audit_event(record: dict[str, Any], stage: str) -> dict[str, Any] | None:
-    """The audit event for one stream record, or None when the record is not an item.
+    """The audit event for one stream record, or None when the record is not audited.
 
-    Idempotency records and any future non-item entity share the table and its stream; they are
-    not partner data and are skipped (the caller counts them).
+    Items are audited; so is the creation of an audit canary heartbeat (flagged ``canary``), whose
+    arrival in S3 proves the whole path works. Idempotency records, the canary's expiry and any future
+    entity share the table and its stream; they are not partner data and are skipped (the caller
+    counts them).
     """
-    if entity_of(record) != ITEM_ENTITY:
+    entity = entity_of(record)
+    if entity == CANARY_ENTITY and record.get("eventName") == "INSERT":
+        return canary_event(record, stage)
+    if entity != ITEM_ENTITY:
         return None
     change = record["dynamodb"]
     new, old = image(change.get("NewImage")), image(change.get("OldImage"))
@@ -108,6 +114,22 @@ def audit_event(record: dict[str, Any], stage: str) -> dict[str, Any] | None:
         "stage": stage,
         "oldImage": old,
         "newImage": new,
+    }
+
+
+def canary_event(record: dict[str, Any], stage: str) -> dict[str, Any]:
+    """A heartbeat's audit event: no partner, no item; ``writtenAt`` says when the canary wrote it."""
+    change = record["dynamodb"]
+    new = image(change.get("NewImage")) or {}
+    return {
+        "eventId": record["eventID"],
+        "eventName": record["eventName"],
+        "canary": True,
+        "heartbeatId": new.get("heartbeatId"),
+        "writtenAt": new.get("writtenAt"),
+        "approximateCreationTime": _creation_time(change.get("ApproximateCreationDateTime")),
+        "sequenceNumber": change.get("SequenceNumber"),
+        "stage": stage,
     }
 
 

@@ -85,6 +85,7 @@ THROTTLING_CODES = frozenset(
         "ThrottlingException",
         "RequestLimitExceeded",
         "Throttling",
+        "TooManyRequestsException",  # API Gateway's control plane
     }
 )
 TRANSIENT_CODES = THROTTLING_CODES | {"InternalServerError", "ServiceUnavailable"}

@@ -1,8 +1,10 @@
 """API Gateway REST proxy events (v1.0) in, Lambda proxy responses out.
 
-``endpoint`` wraps a route function so that handlers read like the API: it resolves the partner from
-the authenticated API key, binds request ids to logs, renders ``ApiError`` and throttling as JSON,
-adds CORS headers, and turns anything unexpected into an opaque 500 (logged, never leaked).
+``endpoint`` wraps a route function so that handlers read like the API: it takes the partner and the
+key's scope from the authorizer's context (``requestContext.authorizer``, set by API Gateway from
+functions/authorizer, never from anything the client sends), refuses a method the scope does not
+allow, binds request ids to logs, renders ``ApiError`` and throttling as JSON, adds CORS headers, and
+turns anything unexpected into an opaque 500 (logged, never leaked).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from apikit import logs
+from apikit import logs, scopes
 from apikit.errors import (
     ApiError,
     BadRequest,
@@ -41,9 +43,21 @@ _CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\
 log = logs.get_logger()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the authorizer's context says: the partner (the tenant), the key's scope
+    and its name (for logs; the key value never reaches a function's code)."""
+
+    partner: str
+    scope: str
+    key_name: str | None = None
+    api_key_id: str | None = None
+    usage_plan_id: str | None = None
+
+
 @dataclass
 class Request:
-    """The parts of a proxy event a route needs; ``partner`` is the gateway-authenticated key id."""
+    """The parts of a proxy event a route needs; ``partner`` comes from the authorizer's context."""
 
     event: dict[str, Any]
     context: Any
@@ -51,6 +65,7 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     path_params: dict[str, str] = field(default_factory=dict)
+    caller: Caller | None = None
 
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively."""
@@ -175,12 +190,29 @@ def _cors(origin: str | None) -> dict[str, str]:
     return {}
 
 
-def _partner(event: dict[str, Any]) -> str | None:
-    identity = (event.get("requestContext") or {}).get("identity") or {}
-    key_id = identity.get("apiKeyId")
-    if isinstance(key_id, str) and _PARTNER_PATTERN.match(key_id):
-        return key_id
-    return None
+def caller_of(event: dict[str, Any]) -> Caller | None:
+    """The caller from ``requestContext.authorizer``; None when it is absent or unusable.
+
+    Only the authorizer's context counts: never the key id in ``identity``, a header or the body.
+    """
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    if not isinstance(context, dict):
+        return None
+    partner, scope = context.get("partner"), context.get("scope")
+    if not isinstance(partner, str) or not _PARTNER_PATTERN.match(partner) or scope not in scopes.METHODS:
+        return None
+
+    def text(name: str) -> str | None:
+        value = context.get(name)
+        return value if isinstance(value, str) and value else None
+
+    return Caller(
+        partner=partner,
+        scope=scope,
+        key_name=text("keyName"),
+        api_key_id=text("apiKeyId"),
+        usage_plan_id=text("usagePlanId"),
+    )
 
 
 Route = Callable[[Request], dict[str, Any]]
@@ -193,15 +225,16 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         started = time.perf_counter()
         ctx = event.get("requestContext") or {}
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        partner = _partner(event)
+        caller = caller_of(event)
         token = logs.bind(
             aws_request_id=getattr(context, "aws_request_id", None),
             request_id=ctx.get("requestId"),
-            partner=partner,
+            partner=caller.partner if caller else None,
+            key=caller.key_name if caller else None,
             route=f"{event.get('httpMethod', '')} {event.get('resource', '')}",
         )
         try:
-            result = _dispatch(route, event, context, partner, headers)
+            result = _dispatch(route, event, context, caller, headers)
             result["headers"].update(_cors(headers.get("origin")))
             log.info(
                 "request",
@@ -220,15 +253,20 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 
 def _dispatch(
-    route: Route, event: dict[str, Any], context: Any, partner: str | None, headers: dict[str, str]
+    route: Route, event: dict[str, Any], context: Any, caller: Caller | None, headers: dict[str, str]
 ) -> dict[str, Any]:
     try:
-        if partner is None:
+        if caller is None:
             raise Forbidden("Forbidden")
+        method = str(event.get("httpMethod") or "")
+        if not scopes.allows(caller.scope, method):
+            # Defence in depth: the authorizer's policy already keeps such a request from us.
+            raise Forbidden(f"this API key is {caller.scope}: {method} is not allowed")
         request = Request(
             event=event,
             context=context,
-            partner=partner,
+            partner=caller.partner,
+            caller=caller,
             headers=headers,
             query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
             path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},

@@ -1,6 +1,9 @@
 """The single-table key design (docs/data-model.md); the table's shape comes from table.json.
 
-Every key starts with ``P#<partner>#`` so that no key of one partner can address another's data.
+Every key of partner data starts with ``P#<partner>#`` so that no key of one partner can address
+another's data. API key records (the authorizer's, written by Terraform) live outside that space,
+under ``APIKEY#<sha256 of the key>``: no partner key can ever name one. The audit canary's heartbeats
+live under ``CANARY``, outside every partner's keys too.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from typing import Any
 TABLE_SPEC: dict[str, Any] = json.loads((Path(__file__).parent / "table.json").read_text())
 GSI1 = TABLE_SPEC["global_secondary_indexes"][0]["name"]
 TTL_ATTRIBUTE = TABLE_SPEC["ttl_attribute"]
+API_KEY_RECORD = TABLE_SPEC["api_key_record"]
 
 ITEM_SK = "ITEM"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+# The canary's partition (its IAM policy allows PutItem on this leading key only: function.json).
+CANARY_PK = "CANARY"
 KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
@@ -44,7 +50,17 @@ def idempotency_key(partner: str, client_key: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"{_prefix(partner)}K#{digest}"}, "SK": {"S": IDEMPOTENCY_SK}}
 
 
+def api_key_record_key(digest: str) -> dict[str, dict[str, str]]:
+    """Key of the record of an API key, by the hex SHA-256 of its value (never the value itself)."""
+    return {"PK": {"S": f"{API_KEY_RECORD['pk_prefix']}{digest}"}, "SK": {"S": API_KEY_RECORD["sk"]}}
+
+
 def belongs_to(partner: str, wire_key: dict[str, Any]) -> bool:
     """Whether a key (e.g. a cursor's ExclusiveStartKey) is the partner's own."""
     pk = wire_key.get("PK", {}).get("S", "")
     return isinstance(pk, str) and pk.startswith(_prefix(partner))
+
+
+def canary_key(heartbeat_id: str) -> dict[str, dict[str, str]]:
+    """Key of one audit canary heartbeat: no partner prefix, so no partner can ever read it."""
+    return {"PK": {"S": CANARY_PK}, "SK": {"S": f"HEARTBEAT#{heartbeat_id}"}}

@@ -9,7 +9,7 @@ layer names a tracing SDK, chosen by configuration (APIKIT_TRACING, from the sta
   imported. Nothing to do here, and the X-Ray SDK is never imported.
 - ``none``: no SDK in the function (Lambda's Active tracing still records each invocation).
 
-Why there is a way out, and what each costs at a cold start: docs/decisions/0005-tracing-exit.md.
+Why there is a way out, and what each costs at a cold start: docs/decisions/0007-tracing-exit.md.
 """
 
 from __future__ import annotations

@@ -53,6 +53,13 @@ run "functions_follow_their_manifests" {
     source = "./modules/functions"
   }
 
+  # The DLQ's ARN as AWS would derive it: the role policy names it before the queue exists, and the
+  # module's postcondition holds the two equal.
+  override_resource {
+    target = aws_sqs_queue.async_dlq
+    values = { arn = "arn:aws:sqs:eu-west-1:123456789012:items-test-nightly-dlq" }
+  }
+
   variables {
     name_prefix        = "items-test"
     artifacts          = { for k in keys(var.manifests) : k => { path = "versions.tf", bucket = "b", key = "${k}.zip", version_id = "1" } }
@@ -404,7 +411,9 @@ run "prod_alarms_use_prod_thresholds" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 2 * 2 + 1 + 4 + 1
+    # errors and throttles per function, iterator age and destination delivery failures per stream
+    # consumer, four stage-wide alarms, one per DLQ (the canary's alarms need var.canary).
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 2 * 2 + 2 + 4 + 1
     error_message = "Alarms: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
   }
   assert {
@@ -412,8 +421,8 @@ run "prod_alarms_use_prod_thresholds" {
     error_message = "The API latency alarm watches p99 at the stage's threshold."
   }
   assert {
-    condition     = alltrue([for a in values(aws_cloudwatch_metric_alarm.this) : a.period == var.thresholds.period_seconds && a.evaluation_periods == var.thresholds.evaluation_periods])
-    error_message = "Every alarm uses the stage's period and evaluation periods."
+    condition     = alltrue([for k, a in aws_cloudwatch_metric_alarm.this : a.period == var.thresholds.period_seconds && a.evaluation_periods == (startswith(k, "destination-delivery-failures-") ? 1 : var.thresholds.evaluation_periods)])
+    error_message = "Every alarm uses the stage's period and evaluation periods (a single failed on-failure delivery alarms at once)."
   }
   assert {
     condition     = aws_cloudwatch_metric_alarm.this["iterator-age-items-prod-audit_stream"].threshold == var.thresholds.iterator_age_ms
@@ -446,7 +455,7 @@ run "dev_alarms_use_dev_thresholds" {
   }
 }
 
-# docs/decisions/0006-caching.md: no response is cached, so none can cross partners or outlive a write.
+# docs/decisions/0008-caching.md: no response is cached, so none can cross partners or outlive a write.
 # Switching a cache on must revisit that record and key the cache on the partner's API key first.
 run "the_api_caches_nothing" {
   command = plan
@@ -473,7 +482,7 @@ run "the_api_caches_nothing" {
 
   assert {
     condition     = !one(aws_api_gateway_method_settings.all.settings).caching_enabled && !coalesce(aws_api_gateway_stage.this.cache_cluster_enabled, false)
-    error_message = "The stage has no cache cluster and no method caches (docs/decisions/0006-caching.md)."
+    error_message = "The stage has no cache cluster and no method caches (docs/decisions/0008-caching.md)."
   }
   assert {
     condition     = alltrue([for i in aws_api_gateway_integration.this : length(coalesce(i.cache_key_parameters, [])) == 0])

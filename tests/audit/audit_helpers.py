@@ -174,3 +174,20 @@ def on_failure_message(records: list[dict[str, Any]], stream_arn: str, shard: st
             "streamArn": stream_arn,
         },
     }
+
+
+def s3_failure_record(records: list[dict[str, Any]], stream_arn: str, shard: str) -> dict[str, Any]:
+    """Lambda's on-failure record for an S3 destination: the SQS shape plus ``payload``, the function's
+    original event as an escaped JSON string (records as Lambda delivers them: epoch times)."""
+    delivered = []
+    for record in records:
+        change = {**record["dynamodb"]}
+        created = change["ApproximateCreationDateTime"]
+        change["ApproximateCreationDateTime"] = (
+            created.timestamp() if hasattr(created, "timestamp") else created
+        )
+        delivered.append({k: v for k, v in {**record, "dynamodb": change}.items() if not k.startswith("_")})
+    return {
+        **on_failure_message(records, stream_arn, shard),
+        "payload": json.dumps({"Records": delivered}, default=str),
+    }

@@ -22,6 +22,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "STAGE": "test",
         "AUDIT_DELIVERY_STREAM": STREAM,
         "POWERTOOLS_SERVICE_NAME": "audit_stream",
+        "POWERTOOLS_METRICS_NAMESPACE": "items-test",
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
     }.items():
         monkeypatch.setenv(name, value)

@@ -23,6 +23,7 @@ OUTPUTS = {
     "audit_bucket": "bucket",
     "audit_prefix": "audit/stage=dev/",
     "firehose_name": "items-dev-audit",
+    "audit_failure_bucket": "items-dev-audit-fail",
     "dlq_urls": {"items-dev-audit-dlq": "https://sqs/audit", "items-dev-other-dlq": "https://sqs/other"},
 }
 
@@ -36,6 +37,8 @@ def test_terraform_outputs_fill_what_flags_do_not_say() -> None:
         "items-dev-audit",
         "https://sqs/audit",
     )
+    assert stack.failure_bucket == "items-dev-audit-fail"
+    assert stack_from(parse("--failure-bucket", "other"), OUTPUTS).failure_bucket == "other"
 
 
 def test_hour_partitions_cover_the_window_with_slack() -> None:

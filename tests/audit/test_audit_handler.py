@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -136,3 +137,52 @@ def test_retries_stop_before_the_lambda_timeout(consumer: Any, monkeypatch: Any)
     assert time.monotonic() - started < 0.8
     assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
     assert poison.calls == 3
+
+
+def canary_heartbeat(heartbeat_id: str, written_ms: int) -> dict[str, Any]:
+    """The item functions/audit_canary writes (keys.canary_key: outside every partner's keys)."""
+    return {
+        "PK": "CANARY",
+        "SK": f"HEARTBEAT#{heartbeat_id}",
+        "entity": "canary",
+        "heartbeatId": heartbeat_id,
+        "writtenAt": written_ms,
+        "expiresAt": 1_800_000_000,
+    }
+
+
+def test_a_canary_heartbeat_is_audited_and_measured_once_firehose_has_it(
+    consumer: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = int(time.time() * 1000) - 2_000
+    heartbeat = canary_heartbeat("hb-1", written)
+    records = [
+        stream_record("INSERT", new=heartbeat),
+        stream_record("INSERT", new=item("a")),
+        stream_record("REMOVE", old=heartbeat),  # the TTL's removal is not audited
+    ]
+    assert consumer.handler({"Records": records}, Context()) == {"batchItemFailures": []}
+    canary = [e for e in s3_events() if e.get("canary")]
+    assert [(e["heartbeatId"], e["writtenAt"], e["eventName"]) for e in canary] == [
+        ("hb-1", written, "INSERT")
+    ]
+    assert "partnerId" not in canary[0]
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(metrics) == 1
+    (directive,) = metrics[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "items-test" and directive["Dimensions"] == [["service"]]
+    assert metrics[0]["CanaryAuditDelivered"] in (1, 1.0, [1.0])
+    assert min(metrics[0]["CanaryAuditLatency"] if isinstance(metrics[0]["CanaryAuditLatency"], list)
+               else [metrics[0]["CanaryAuditLatency"]]) >= 2_000  # fmt: skip
+
+
+def test_no_metric_when_firehose_did_not_take_the_heartbeat(
+    consumer: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poison = PoisonClient(clients.client("firehose"), b"hb-2")
+    monkeypatch.setattr(consumer, "client", lambda service: poison)
+    monkeypatch.setattr(consumer.firehose.random, "uniform", lambda low, high: 0.0)
+    records = [stream_record("INSERT", new=canary_heartbeat("hb-2", 1))]
+    with pytest.raises(BatchProcessingError):
+        consumer.handler({"Records": records}, Context())
+    assert '"CanaryAuditDelivered"' not in capsys.readouterr().out

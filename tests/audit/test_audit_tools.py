@@ -22,12 +22,13 @@ from audit_helpers import (
     load_module,
     on_failure_message,
     s3_events,
+    s3_failure_record,
     stream_records_now,
     wire,
 )
 
 from scripts import audit_replay, audit_verify
-from scripts.audit_common import Stack, object_lines
+from scripts.audit_common import Stack, audit, object_lines
 
 
 def now_iso() -> str:
@@ -76,86 +77,158 @@ def queue_depth(stack: Stack) -> int:
     )
 
 
-def test_replay_resolves_from_the_stream_and_is_safe_twice(stack: Stack) -> None:
-    write(stack, item("a"), idempotency_record(), item("b"), item("a", version=2, name="new"))
+FAILURE_BUCKET = "audit-failures"
+
+
+@pytest.fixture
+def failures(stack: Stack) -> Stack:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=FAILURE_BUCKET)
+    stack.failure_bucket = FAILURE_BUCKET
+    return stack
+
+
+def park(stack: Stack, record: dict[str, Any], key: str = "aws/lambda/uuid-1/shard-1/2026/11/25/x") -> str:
+    """Put an on-failure record where Lambda puts it (s3_failure_key's layout)."""
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=FAILURE_BUCKET, Key=key, Body=json.dumps(record).encode()
+    )
+    return key
+
+
+def parked() -> list[str]:
+    listing = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=FAILURE_BUCKET)
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every (service, operation) the replay tool calls."""
+    calls: list[tuple[str, str]] = []
+    real = audit_replay.client
+
+    def counting(service: str, endpoint_url: str | None, region: str | None) -> Any:
+        made = real(service, endpoint_url, region)
+        made.meta.events.register("before-call", lambda model, **_: calls.append((service, model.name)))
+        return made
+
+    monkeypatch.setattr(audit_replay, "client", counting)
+    return calls
+
+
+def test_a_failure_record_replays_exactly_without_stream_or_table(
+    failures: Stack, aws_calls: list[tuple[str, str]]
+) -> None:
+    """Past the stream's retention and after the item was deleted, the parked batch still replays
+    every change exactly, the delete and the intermediate version included, reading no table."""
+    stack = failures
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    write(stack, item("a"), idempotency_record())
+    ddb.update_item(
+        TableName=stack.table_name,
+        Key={"PK": {"S": "P#p1#I#a"}, "SK": {"S": "ITEM"}},
+        UpdateExpression="SET #n = :n, version = :v",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": {"S": "renamed"}, ":v": {"N": "2"}},
+    )
+    ddb.delete_item(TableName=stack.table_name, Key={"PK": {"S": "P#p1#I#a"}, "SK": {"S": "ITEM"}})
     records = stream_records_now(stack.stream_arn)
-    assert len(records) == 4
-    dead_letter(stack, on_failure_message(records[1:4], stack.stream_arn, records[0]["_shard"]))
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "MODIFY", "REMOVE"]
+    key = park(stack, s3_failure_record(records, stack.stream_arn, records[0]["_shard"]))
+    # What the consumer would have sent for the same batch (its event, as Lambda delivers it).
+    lambda_event = json.loads(s3_failure_record(records, stack.stream_arn, records[0]["_shard"])["payload"])
+    expected = [audit.audit_event(r, "test") for r in lambda_event["Records"]]
+    expected = [e for e in expected if e is not None]
+    # The stream and the table are gone (retention passed, the table since replaced).
+    ddb.delete_table(TableName=stack.table_name)
 
     dry = audit_replay.replay(stack, dry_run=True, progress=False)
-    assert [(r.source, r.records, r.events, r.skipped_non_item, r.deleted) for r in dry] == [
-        ("stream", 3, 2, 1, False)
+    assert [(r.source, r.records, r.events, r.skipped_non_item, r.retired) for r in dry] == [
+        ("failure-record", 4, 3, 1, False)
     ]
-    assert s3_events() == [] and queue_depth(stack) == 1
+    assert s3_events() == [] and parked() == [key]
 
     first = audit_replay.replay(stack, progress=False)
-    assert [(r.source, r.events, r.delivered, r.deleted) for r in first] == [("stream", 2, True, True)]
-    events = s3_events()
-    assert sorted(e["eventId"] for e in events) == sorted([records[2]["eventID"], records[3]["eventID"]])
-    assert {e["replaySource"] for e in events} == {"stream"}
-    modify = next(e for e in events if e["eventName"] == "MODIFY")
-    assert modify["oldImage"]["version"] == 1 and modify["newImage"]["name"] == "new"
-    assert queue_depth(stack) == 0
+    assert [(r.source, r.events, r.delivered, r.retired, r.condition) for r in first] == [
+        ("failure-record", 3, True, True, "RetryAttemptsExhausted")
+    ]
+    events = sorted(s3_events(), key=lambda e: e["sequenceNumber"])
+    assert [e["eventName"] for e in events] == ["INSERT", "MODIFY", "REMOVE"]
+    assert [{k: v for k, v in e.items() if k != "replaySource"} for e in events] == expected
+    assert {e["replaySource"] for e in events} == {"failure-record"}
+    modify, remove = events[1], events[2]
+    assert modify["oldImage"]["name"] == "name" and modify["newImage"]["name"] == "renamed"
+    assert remove["newImage"] is None and remove["oldImage"]["version"] == 2
+    assert parked() == []  # retired; the bucket's versioning keeps it as a noncurrent version
 
-    assert audit_replay.replay(stack, progress=False) == []
-    assert len(s3_events()) == 2
+    assert audit_replay.replay(stack, progress=False) == []  # safe twice
+    assert len(s3_events()) == 3
+    assert not [c for c in aws_calls if c[0] in ("dynamodb", "dynamodbstreams")], aws_calls
 
 
-def test_replayed_events_equal_what_the_consumer_sends(stack: Stack) -> None:
+def test_replayed_events_equal_what_the_consumer_sends(failures: Stack) -> None:
+    stack = failures
     write(stack, item("a"))
     record = stream_records_now(stack.stream_arn)[0]
-    dead_letter(stack, on_failure_message([record], stack.stream_arn, record["_shard"]))
+    park(stack, s3_failure_record([record], stack.stream_arn, record["_shard"]))
     audit_replay.replay(stack, progress=False)
     replayed = s3_events()[0]
     consumer = load_module(ROOT / "functions/audit_stream/handler.py", "audit_stream_handler_tools")
     lambda_record = {**record, "dynamodb": {**record["dynamodb"]}}
-    lambda_record["dynamodb"]["ApproximateCreationDateTime"] = record["dynamodb"][
-        "ApproximateCreationDateTime"
-    ].timestamp()
+    lambda_record.pop("_shard")
+    as_lambda_sends_it(lambda_record)
     consumer.handler({"Records": [lambda_record]}, Context())
     sent = [e for e in s3_events() if "replaySource" not in e]
     assert sent == [{k: v for k, v in replayed.items() if k != "replaySource"}]
 
 
-def test_replay_falls_back_to_the_table_when_the_stream_is_gone(stack: Stack) -> None:
-    write(stack, item("a"), item("b", version=3), idempotency_record())
-    records = stream_records_now(stack.stream_arn)
-    message = on_failure_message(records, stack.stream_arn, records[0]["_shard"])
-    # The stream is gone (here: its table was since replaced), as it is after 24 h of retention.
-    message["DDBStreamBatchInfo"]["streamArn"] = stack.stream_arn.replace("table/items/", "table/gone/")
-    dead_letter(stack, message)
-
-    reports = audit_replay.replay(stack, progress=False)
-    assert [(r.source, r.events, r.deleted) for r in reports] == [("table", 2, True)]
-    assert "cannot be recovered" in reports[0].notes[0]
-    events = sorted(s3_events(), key=lambda e: e["itemId"])
-    assert [(e["eventId"], e["eventName"], e["replaySource"]) for e in events] == [
-        ("table:p1:a:v1", "INSERT", "table"),
-        ("table:p1:b:v3", "MODIFY", "table"),
-    ]
-
-    dead_letter(stack, message)  # the same failure again: the same ids, so readers deduplicate
-    audit_replay.replay(stack, progress=False)
-    assert sorted(e["eventId"] for e in s3_events()) == sorted(["table:p1:a:v1", "table:p1:b:v3"] * 2)
-
-
-def test_replay_leaves_a_message_it_could_not_deliver(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_leaves_a_record_it_could_not_deliver_or_read(
+    failures: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = failures
     write(stack, item("a"))
     records = stream_records_now(stack.stream_arn)
-    dead_letter(stack, on_failure_message(records, stack.stream_arn, records[0]["_shard"]))
-    dead_letter(stack, {"not": "a failure record"})
+    good = park(stack, s3_failure_record(records, stack.stream_arn, records[0]["_shard"]))
+    bad = park(stack, {"not": "a failure record"}, key="aws/lambda/uuid-1/shard-1/2026/11/25/y")
     stack.firehose_name = "no-such-stream"
     monkeypatch.setattr(audit_replay.firehose.random, "uniform", lambda low, high: 0.0)
-    reports = audit_replay.replay(stack, progress=False)
-    assert sorted((r.delivered, r.deleted) for r in reports) == [(False, False), (False, False)]
-    assert queue_depth(stack) == 2
-    assert len(audit_replay.receive_all(boto3.client("sqs", region_name=REGION), stack.dlq_url)) == 2
+    reports = {r.where.rsplit("/", 1)[-1]: r for r in audit_replay.replay(stack, progress=False)}
+    assert (reports["x"].delivered, reports["x"].retired) == (False, False)
+    assert reports["y"].source == "unresolved" and "not a stream on-failure record" in reports["y"].notes[0]
+    assert sorted(parked()) == sorted([good, bad])
 
 
-def test_replay_main_reads_terraform_outputs(stack: Stack, tmp_path: Path) -> None:
+def test_a_legacy_queue_record_replays_from_the_stream_and_never_scans_the_table(
+    stack: Stack, aws_calls: list[tuple[str, str]]
+) -> None:
+    """SQS records (before the S3 destination) name only a sequence range: the stream resolves them
+    while it holds the range; past that they are reported, left in the queue, and the table is not
+    scanned (the old fallback scanned the whole table per message and still lost deletes)."""
+    write(stack, item("a"), idempotency_record(), item("b"), item("a", version=2, name="new"))
+    records = stream_records_now(stack.stream_arn)
+    dead_letter(stack, on_failure_message(records[1:4], stack.stream_arn, records[0]["_shard"]))
+    gone = on_failure_message(records, stack.stream_arn, records[0]["_shard"])
+    gone["DDBStreamBatchInfo"]["streamArn"] = stack.stream_arn.replace("table/items/", "table/gone/")
+    dead_letter(stack, gone)
+
+    reports = sorted(audit_replay.replay(stack, progress=False), key=lambda r: r.source)
+    assert [(r.source, r.events, r.retired) for r in reports] == [
+        ("stream", 2, True),
+        ("unresolved", 0, False),
+    ]
+    assert "cannot be replayed" in reports[1].notes[0]
+    events = s3_events()
+    assert sorted(e["eventId"] for e in events) == sorted([records[2]["eventID"], records[3]["eventID"]])
+    modify = next(e for e in events if e["eventName"] == "MODIFY")
+    assert modify["oldImage"]["version"] == 1 and modify["newImage"]["name"] == "new"
+    assert queue_depth(stack) == 1
+    assert not [c for c in aws_calls if c[0] == "dynamodb"], aws_calls
+
+
+def test_replay_main_reads_terraform_outputs(failures: Stack, tmp_path: Path) -> None:
+    stack = failures
     write(stack, item("a"))
     records = stream_records_now(stack.stream_arn)
-    dead_letter(stack, on_failure_message(records, stack.stream_arn, records[0]["_shard"]))
+    park(stack, s3_failure_record(records, stack.stream_arn, records[0]["_shard"]))
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
         json.dumps(
@@ -167,12 +240,13 @@ def test_replay_main_reads_terraform_outputs(stack: Stack, tmp_path: Path) -> No
                 "audit_bucket": {"value": BUCKET},
                 "audit_prefix": {"value": PREFIX},
                 "firehose_name": {"value": STREAM},
-                "dlq_urls": {"value": {"t-create_item-dlq": "nope", "t-audit-dlq": stack.dlq_url}},
+                "audit_failure_bucket": {"value": FAILURE_BUCKET},
+                "dlq_urls": {"value": {"t-create_item-dlq": "nope"}},
             }
         )
     )
     assert audit_replay.main(["--outputs", str(outputs)]) == 0
-    assert len(s3_events()) == 1
+    assert len(s3_events()) == 1 and parked() == []
     expected = tmp_path / "expected.json"
     expected.write_text(json.dumps([records[0]["eventID"]]))
     since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()

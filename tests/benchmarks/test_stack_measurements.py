@@ -104,3 +104,25 @@ def test_make_run_is_measured_wherever_terraform_and_make_exist():
         assert make_run.unavailable() is None
     else:
         assert "not on PATH" in (make_run.unavailable() or "")
+
+
+def test_authorizer_rows_report_the_miss_the_hit_and_get_against_before_the_authorizer():
+    figures = _figures(0, 0)
+    figures["pairs"][0]["gateway"] = {"p50": 8.8, "p99": 16.0}
+    figures["pairs"][0]["p50_ratio"], figures["pairs"][0]["p99_ratio"] = 8.8 / 5.0, 16.0 / 9.0
+    figures["authorizer"] = {
+        "ttl_s": 2.0,
+        "first_request_ms": 640.0,
+        "miss": {"p50": 14.0, "p99": 20.0},
+        "hit": {"p50": 8.0, "p99": 12.0},
+    }
+    rows = {r["name"]: r for r in results.embedded_result(figures)["rows"]}
+    assert "640 ms" in rows["first request after start"]["result"]
+    assert rows["authorizer cache miss vs hit"]["ratio"] == "1.75x"
+    p50 = rows["GET /items/{id} p50, authorizer cache hit"]
+    before = results.BEFORE_AUTHORIZER
+    relative = (8.8 / 5.0) / (before["p50"] / before["in_process_p50"])  # gateway over in process, then/now
+    assert p50["ratio"] == f"{relative:.2f}x" and p50["target"] == "<= 1.1x"
+    assert p50["met"] is (relative <= 1.1)
+    assert f"raw {8.8 / before['p50']:.2f}x" in p50["reference"]
+    assert rows["GET /items/{id} p99, authorizer cache hit"]["met"] is None

@@ -26,8 +26,18 @@ READY_TIMEOUT_S = float(os.environ.get("E2E_READY_TIMEOUT_S", "600"))
 
 
 @dataclass(frozen=True)
+class Key:
+    """One API key of a partner: its name, value (secret), id and scope (read-write or read-only)."""
+
+    name: str
+    api_key: str
+    api_key_id: str | None
+    scope: str
+
+
+@dataclass(frozen=True)
 class Partner:
-    """One partner: its API key (secret), key id (tenant id, when known), plan and limits."""
+    """One partner (its name is its tenant id): its first read-write API key, plan, limits, every key."""
 
     name: str
     api_key: str
@@ -37,6 +47,11 @@ class Partner:
     quota_limit: int | None
     quota_period: str | None
     api_key_id: str | None = None
+    keys: tuple[Key, ...] = ()
+
+    def with_scope(self, scope: str) -> list[Key]:
+        """The partner's keys of one scope, by name."""
+        return [k for k in self.keys if k.scope == scope]
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,10 @@ def _partner(name: str, raw: dict[str, Any]) -> Partner:
         quota_limit=int(quota["limit"]) if quota.get("limit") is not None else None,
         quota_period=quota.get("period"),
         api_key_id=raw.get("api_key_id"),
+        keys=tuple(
+            Key(name=k["name"], api_key=k["api_key"], api_key_id=k.get("api_key_id"), scope=k["scope"])
+            for k in raw.get("keys") or []
+        ),
     )
 
 
@@ -198,10 +217,9 @@ def from_terraform(target: str) -> StackInfo:
     """A deployed stage (AWS or LocalStack) described by its Terraform outputs."""
     workspace = os.environ.get("E2E_WORKSPACE", "localstack" if target == "localstack" else "dev")
     outputs = _terraform_outputs(target, workspace)
-    values = outputs.get("api_key_values") or {}
-    partners = {
-        name: {**raw, "api_key": values[name]} for name, raw in (outputs.get("partners") or {}).items()
-    }
+    from embedded_stack.stack import stack_document  # the same reading of the outputs as stack.json
+
+    partners = stack_document(outputs, outputs["api_url"], "")["partners"]
     endpoint = None
     api_url = os.environ.get("E2E_API_URL") or outputs["api_url"]
     if target == "localstack":
@@ -218,7 +236,9 @@ def from_terraform(target: str) -> StackInfo:
         "stage": outputs.get("stage", workspace),
         "table_name": outputs.get("table_name"),
         "audit_bucket": outputs.get("audit_bucket"),
+        "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
+        "cursor_secret_id": outputs.get("cursor_secret_id"),
         "partners": partners,
     }
     # LocalStack's free edition enforces API keys but not usage-plan throttles or quotas.

@@ -1,8 +1,8 @@
 """The audit trail end to end: writes over HTTP -> stream -> consumer -> Firehose -> S3, under faults.
 
-Black-box except for the AWS endpoint (to read S3, the stream and the DLQ, as an operator would) and,
-on the embedded stack only, the Firehose fault spec file (embedded_stack/moto_server/faults.py). Every wait is
-a poll with a deadline; nothing sleeps to assert.
+Black-box except for the AWS endpoint (to read S3, the stream and the failure bucket, as an operator
+would) and, on the embedded stack only, the Firehose fault spec file (embedded_stack/moto_server/faults.py)
+and the canary's schedule. Every wait is a poll with a deadline; nothing sleeps to assert.
 """
 
 from __future__ import annotations
@@ -66,7 +66,15 @@ def audit(stack: StackInfo) -> Stack:
     if found is None:
         pytest.fail(f"no delivery stream writes to {stack.audit_bucket}", pytrace=False)
     table = boto3.client("dynamodb", **kwargs).describe_table(TableName=stack.table_name)["Table"]
-    dlqs = [url for name, url in stack.dlq_urls.items() if name.endswith("audit-dlq")]
+    # The failure bucket is where the stream mapping's on-failure destination points (as an operator
+    # would find it).
+    destinations = [
+        ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination", "")
+        for m in boto3.client("lambda", **kwargs).list_event_source_mappings(
+            EventSourceArn=table.get("LatestStreamArn", "")
+        )["EventSourceMappings"]
+    ]
+    buckets = [d.split(":::", 1)[1] for d in destinations if d.startswith("arn:aws:s3:::")]
     return Stack(
         region=stack.region,
         stage=stack.stage,
@@ -75,7 +83,7 @@ def audit(stack: StackInfo) -> Stack:
         bucket=stack.audit_bucket,
         prefix=found[1],
         firehose_name=found[0],
-        dlq_url=dlqs[0] if dlqs else None,
+        failure_bucket=buckets[0] if len(buckets) == 1 else None,
     )
 
 
@@ -121,7 +129,7 @@ def _events(stack: StackInfo, audit: Stack, since: datetime) -> list[dict[str, A
 
 
 def _of_items(events: list[dict[str, Any]], api: Api, ids: set[str]) -> list[dict[str, Any]]:
-    partner = api.partner.api_key_id if api.partner else None
+    partner = api.partner.name if api.partner else None  # the partner id is the tenant
     return [
         e for e in events if e.get("itemId") in ids and (partner is None or e.get("partnerId") == partner)
     ]
@@ -175,15 +183,17 @@ def _drain(stack: StackInfo, audit: Stack, api: Api, user: str) -> None:
     _until("the consumer caught up", _writes_seen(stack, audit, api, since, {(sentinel["id"], "INSERT", 1)}))
 
 
-def _dlq_messages(stack: StackInfo, audit: Stack) -> list[dict[str, Any]]:
-    """The DLQ's visible messages, left visible (peek)."""
-    sqs = boto3.client("sqs", endpoint_url=stack.aws_endpoint_url, region_name=stack.region)
-    messages = audit_replay.receive_all(sqs, audit.dlq_url)
-    for message in messages:
-        sqs.change_message_visibility(
-            QueueUrl=audit.dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    return [audit_replay.parse(m).__dict__ for m in messages]
+def _parked(stack: StackInfo, audit: Stack) -> list[dict[str, Any]]:
+    """The on-failure records in the failure bucket: (key, batch info, the records' sequence numbers)."""
+    import json
+
+    s3 = boto3.client("s3", endpoint_url=stack.aws_endpoint_url, region_name=stack.region)
+    found = []
+    for key in audit_replay.failure_objects(s3, audit.failure_bucket):
+        record = json.loads(s3.get_object(Bucket=audit.failure_bucket, Key=key)["Body"].read())
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in audit_replay.records_of(record)]
+        found.append({"key": key, "info": record["DDBStreamBatchInfo"], "sequences": sequences})
+    return found
 
 
 def _stream_sequence(stack: StackInfo, audit: Stack, item_id: str, event_name: str) -> str:
@@ -248,12 +258,13 @@ def test_firehose_failing_for_a_while_loses_nothing(stack, audit, api_a, user_id
     _assert_exactly_once(events, writes)
     fired = faults.fired()
     assert fired.get("throttle", 0) > 0 or fired.get("partial", 0) > 0, fired
-    assert not [m for m in _dlq_messages(stack, audit) if m["start"] in {e["sequenceNumber"] for e in events}]
+    sequences = {e["sequenceNumber"] for e in events}
+    assert not [p for p in _parked(stack, audit) if sequences & set(p["sequences"])]
 
 
-def test_a_poison_record_is_isolated_then_replayed(stack, audit, api_a, user_id, embedded):
-    if not audit.dlq_url:
-        pytest.fail(f"no audit DLQ among {sorted(stack.dlq_urls)}", pytrace=False)
+def test_a_poison_record_is_isolated_parked_whole_then_replayed(stack, audit, api_a, user_id, embedded):
+    if not audit.failure_bucket:
+        pytest.fail("the audit stream mapping has no S3 on-failure destination", pytrace=False)
     _drain(stack, audit, api_a, user_id)
     since = datetime.now(UTC) - timedelta(minutes=1)
     marker = f"POISON-{uuid.uuid4().hex[:10]}"
@@ -263,26 +274,70 @@ def test_a_poison_record_is_isolated_then_replayed(stack, audit, api_a, user_id,
     after = _create(api_a, user_id, name="after")
     healthy = {(before["id"], "INSERT", 1), (after["id"], "INSERT", 1)}
 
-    events = _until("the healthy writes in S3", _writes_seen(stack, audit, api_a, since, healthy))
+    _until("the healthy writes in S3", _writes_seen(stack, audit, api_a, since, healthy))
     sequence = _stream_sequence(stack, audit, poison["id"], "INSERT")
 
-    def poison_dead_lettered() -> list[dict[str, Any]]:
-        return [m for m in _dlq_messages(stack, audit) if int(m["start"]) <= int(sequence) <= int(m["end"])]
+    def poison_parked() -> list[dict[str, Any]]:
+        return [p for p in _parked(stack, audit) if sequence in p["sequences"]]
 
-    messages = _until("the poison record in the DLQ", poison_dead_lettered)
-    assert [(m["start"], m["end"], m["batch_size"]) for m in messages] == [(sequence, sequence, 1)]
+    parked = _until("the poison record in the failure bucket", poison_parked)
+    assert [(p["info"]["startSequenceNumber"], p["info"]["batchSize"], p["sequences"]) for p in parked] == [
+        (sequence, 1, [sequence])
+    ]
     assert not [e for e in _of_items(_events(stack, audit, since), api_a, {poison["id"]})]
 
-    faults.clear()  # the cause is fixed; now the operator replays
+    faults.clear()  # the cause is fixed; now the operator replays, from the parked record alone
     reports = audit_replay.replay(audit, stack.aws_endpoint_url, progress=False)
     mine = [r for r in reports if r.start == sequence]
-    assert [(r.source, r.events, r.delivered, r.deleted) for r in mine] == [("stream", 1, True, True)]
+    assert [(r.source, r.events, r.delivered, r.retired) for r in mine] == [("failure-record", 1, True, True)]
     writes = healthy | {(poison["id"], "INSERT", 1)}
     events = _until("the replayed poison in S3", _writes_seen(stack, audit, api_a, since, writes))
     _assert_exactly_once(events, writes)
-    assert not poison_dead_lettered()
+    replayed = [e for e in events if e["itemId"] == poison["id"]]
+    assert {e["replaySource"] for e in replayed} == {"failure-record"}
+    assert replayed[0]["newImage"]["name"] == marker
+    assert not poison_parked()
     again = audit_replay.replay(audit, stack.aws_endpoint_url, progress=False)  # safe twice
     assert not [r for r in again if r.start == sequence]
+
+
+def test_the_audit_canarys_heartbeat_reaches_s3(stack, audit):
+    """The scheduled canary's heartbeat travels table -> stream -> consumer -> Firehose -> S3. On the
+    embedded stack the test reschedules the rule so that it runs now (a rate rule starts when it is
+    created); on AWS it looks for a heartbeat of the last canary window."""
+    kwargs = {"endpoint_url": stack.aws_endpoint_url, "region_name": stack.region}
+    events_api = boto3.client("events", **kwargs)
+    rules = [r for r in events_api.list_rules()["Rules"] if r["Name"].endswith("-audit_canary")]
+    if len(rules) != 1:
+        pytest.fail(f"expected one audit canary rule, found {[r['Name'] for r in rules]}", pytrace=False)
+    (rule,) = rules
+    started = datetime.now(UTC)
+    if stack.target == "local":
+        events_api.put_rule(Name=rule["Name"], ScheduleExpression="rate(2 minutes)")
+        since = started - timedelta(seconds=1)
+    else:
+        since = started - timedelta(minutes=20)
+
+    def heartbeat_in_s3() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in _events(stack, audit, since)
+            if e.get("canary") and e.get("writtenAt", 0) >= since.timestamp() * 1000
+        ]
+
+    try:
+        found = _until("a canary heartbeat in S3", heartbeat_in_s3)
+    finally:
+        if stack.target == "local":
+            events_api.put_rule(Name=rule["Name"], ScheduleExpression=rule["ScheduleExpression"])
+    heartbeat = found[0]
+    assert heartbeat["eventName"] == "INSERT" and heartbeat["stage"] == stack.stage
+    assert "partnerId" not in heartbeat and heartbeat["heartbeatId"]
+    item = boto3.client("dynamodb", **kwargs).get_item(
+        TableName=stack.table_name,
+        Key={"PK": {"S": "CANARY"}, "SK": {"S": f"HEARTBEAT#{heartbeat['heartbeatId']}"}},
+    )
+    assert item.get("Item", {}).get("expiresAt"), "the heartbeat item carries its TTL"
 
 
 def test_a_consumer_crash_mid_batch_may_duplicate_but_loses_nothing(stack, audit, api_a, user_id, embedded):

@@ -112,5 +112,5 @@ def test_function_responses_to_another_origin_carry_none(api_a, origins):
 def test_gateway_errors_carry_the_first_origin(stack, origins):
     anonymous = Api(stack.api_url, None)
     response = anonymous.request("GET", "/items/cors-probe", headers={"Origin": origins[0]})
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.headers.get("Access-Control-Allow-Origin") == origins[0]

@@ -21,19 +21,20 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize(("method", "path"), [*ROUTES, ("GET", "/usage")])
 def test_every_route_needs_a_key(anonymous, method, path):
+    """No x-api-key header: API Gateway answers 401 without calling the authorizer."""
     response = anonymous.request(method, path, json={"userId": "u", "name": "n"})
-    assert response.status_code == 403
-    assert message(response) == "Forbidden"
+    assert response.status_code == 401
+    assert message(response) == "Unauthorized"
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_unknown_key_is_forbidden(stack, method, path):
+def test_unknown_key_is_unauthorized(stack, method, path):
     stranger = Api(stack.api_url, None, key_override="this-key-does-not-exist-0123456789")
     response = stranger.request(method, path, json={"userId": "u", "name": "n"})
-    assert response.status_code == 403
-    assert message(response) == "Forbidden"
+    assert response.status_code == 401
+    assert message(response) == "Unauthorized"
 
 
 def test_unknown_route_is_missing_authentication_token(api_a):

@@ -25,7 +25,11 @@ OUTPUTS = {
     "region": "us-east-1",
     "table_name": "items-local-items",
     "audit_bucket": "items-local-audit",
-    "dlq_urls": {"items-local-audit-dlq": "http://127.0.0.1:4566/123456789012/items-local-audit-dlq"},
+    "audit_failure_bucket": "items-local-audit-fail",
+    "dlq_urls": {
+        "items-local-audit_canary-dlq": "http://127.0.0.1:4566/123456789012/items-local-audit_canary-dlq"
+    },
+    "cursor_secret_id": "arn:aws:secretsmanager:us-east-1:123456789012:secret:items-local/cursor-key-AbCdEf",
     "partners": {
         "partner-a": {
             "api_key_id": "abc123",
@@ -33,6 +37,11 @@ OUTPUTS = {
             "usage_plan_id": "p1",
             "throttle": {"rate_limit": 1000, "burst_limit": 2000},
             "quota": {"limit": 1000000, "period": "DAY"},
+            "keys": {
+                "analytics": {"api_key_id": "ro999", "scope": "read-only"},
+                "primary": {"api_key_id": "abc123", "scope": "read-write"},
+                "rotated": {"api_key_id": "rw777", "scope": "read-write"},
+            },
         },
         "partner-throttled": {
             "api_key_id": "def456",
@@ -40,9 +49,13 @@ OUTPUTS = {
             "usage_plan_id": "p2",
             "throttle": {"rate_limit": 1, "burst_limit": 2},
             "quota": {"limit": 100, "period": "DAY"},
+            "keys": {"primary": {"api_key_id": "def456", "scope": "read-write"}},
         },
     },
-    "api_key_values": {"partner-a": "key-a", "partner-throttled": "key-t"},
+    "api_key_values": {
+        "partner-a": {"analytics": "key-a-ro", "primary": "key-a", "rotated": "key-a-2"},
+        "partner-throttled": {"primary": "key-t"},
+    },
     "api_url": "https://abc.execute-api.us-east-1.amazonaws.com/local",
 }
 
@@ -56,19 +69,33 @@ def test_stack_document_follows_the_issue_contract():
         "stage",
         "table_name",
         "audit_bucket",
+        "audit_failure_bucket",
         "dlq_urls",
+        "cursor_secret_id",
         "partners",
     }
     assert doc["api_url"] == "http://127.0.0.1:8080/local"  # the gateway's, not AWS's
     assert doc["aws_endpoint_url"] == "http://127.0.0.1:4566"
     assert doc["dlq_urls"] == OUTPUTS["dlq_urls"]
+    assert doc["cursor_secret_id"] == OUTPUTS["cursor_secret_id"]
     assert doc["partners"]["partner-throttled"] == {
         "api_key": "key-t",
         "api_key_id": "def456",
         "usage_plan": "tight",
         "throttle": {"rate_limit": 1, "burst_limit": 2},
         "quota": {"limit": 100, "period": "DAY"},
+        "keys": [{"name": "primary", "api_key": "key-t", "api_key_id": "def456", "scope": "read-write"}],
     }
+
+
+def test_each_partner_keeps_its_first_read_write_key_and_lists_every_key():
+    partner = stack_document(OUTPUTS, "http://x/local", "http://y")["partners"]["partner-a"]
+    assert (partner["api_key"], partner["api_key_id"]) == ("key-a", "abc123")
+    assert partner["keys"] == [
+        {"name": "analytics", "api_key": "key-a-ro", "api_key_id": "ro999", "scope": "read-only"},
+        {"name": "primary", "api_key": "key-a", "api_key_id": "abc123", "scope": "read-write"},
+        {"name": "rotated", "api_key": "key-a-2", "api_key_id": "rw777", "scope": "read-write"},
+    ]
 
 
 def test_banner_has_url_keys_plans_and_a_working_curl_shape():
@@ -79,6 +106,7 @@ def test_banner_has_url_keys_plans_and_a_working_curl_shape():
     text = banner(handle)
     assert "http://127.0.0.1:8080/local" in text
     assert "key-a" in text and "key-t" in text
+    assert "key-a-ro" in text and "read-only" in text and "key-a-2" in text
     assert "tight" in text and "generous" in text
     assert "curl -s -X POST http://127.0.0.1:8080/local/items -H 'x-api-key: key-a'" in text
 
@@ -145,7 +173,10 @@ def test_make_run_serves_streams_and_stops_everything_on_sigint(tmp_path):
         key = next(iter(info["partners"].values()))["api_key"]
 
         status, body = _request("GET", f"{info['api_url']}/items?userId=u1")
-        assert (status, body) == (403, {"message": "Forbidden"})
+        assert (status, body) == (
+            401,
+            {"message": "Unauthorized"},
+        )  # no identity source: the authorizer's 401
         status, created = _request("POST", f"{info['api_url']}/items", key, {"userId": "u1", "name": "n"})
         assert status == 201, created
         status, fetched = _request("GET", f"{info['api_url']}/items/{created['id']}", key)

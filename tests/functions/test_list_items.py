@@ -87,11 +87,23 @@ def _cursor(api, user="u1"):
 
 def test_forged_and_truncated_cursors_are_400(api):
     good = _cursor(api)
-    payload, sig = good.split(".")
+    kid, payload, sig = good.split(".")
     raw = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     raw["k"]["GSI1SK"]["S"] = "9999"
-    forged = base64.urlsafe_b64encode(json.dumps(raw).encode()).rstrip(b"=").decode() + "." + sig
-    for bad in (forged, good[:-3], good.split(".")[0], "x", "a.b.c", good + "A", "!!!.???", "A" * 3000):
+    forged = f"{kid}.{base64.urlsafe_b64encode(json.dumps(raw).encode()).rstrip(b'=').decode()}.{sig}"
+    other_kid = f"{'0' if kid[0] != '0' else '1'}{kid[1:]}.{payload}.{sig}"
+    for bad in (
+        forged,
+        other_kid,
+        good[:-3],
+        f"{payload}.{sig}",
+        "x",
+        "a.b.c",
+        good + "A",
+        "!!!.???.***",
+        f"{kid}.\u00e9t\u00e9.{sig}",
+        "A" * 3000,
+    ):
         resp = api.list({"userId": "u1", "cursor": bad})
         assert resp["statusCode"] == 400, bad
         assert body_of(resp)["errors"] == [
@@ -113,20 +125,21 @@ def test_cursor_of_another_partner_is_400_and_leaks_nothing(api, other):
     assert body_of(other.list({"userId": "u1"})) == {"items": [], "nextCursor": None}
 
 
-def test_cursor_secret_is_read_once_per_container(api, monkeypatch):
+def test_cursor_key_is_read_once_per_container(api, monkeypatch):
     from apikit import clients, cursor
 
     _seed(api, "u1", 3)
     calls = []
-    ssm = clients.client("ssm")
-    original = ssm.get_parameter
+    secrets = clients.client("secretsmanager")
+    original = secrets.get_secret_value
 
     def spy(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(ssm, "get_parameter", spy)
-    cursor.secret.cache_clear()
+    monkeypatch.setattr(secrets, "get_secret_value", spy)
+    cursor.reset_cache()
     first = body_of(api.list({"userId": "u1", "limit": "1"}))["nextCursor"]
-    body_of(api.list({"userId": "u1", "limit": "1", "cursor": first}))
-    assert len(calls) == 1 and calls[0]["WithDecryption"] is True
+    second = body_of(api.list({"userId": "u1", "limit": "1", "cursor": first}))["nextCursor"]
+    body_of(api.list({"userId": "u1", "limit": "1", "cursor": second}))
+    assert calls == [{"SecretId": "items-test-cursor-key", "VersionStage": "AWSCURRENT"}]

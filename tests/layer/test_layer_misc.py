@@ -46,14 +46,23 @@ def test_cursor_round_trip_and_binding(aws):
 
 
 def test_cursor_signed_with_another_secret_is_rejected(aws):
-    key = {"PK": {"S": "P#p1#I#a"}, "SK": {"S": "ITEM"}, "GSI1PK": {"S": "P#p1#U#u1"}, "GSI1SK": {"S": "t#a"}}
-    token = cursor.encode("p1", "u1", key)
-    cursor.secret.cache_clear()
+    import base64
+    import hashlib
+    import hmac
+
     import boto3
 
-    boto3.client("ssm", region_name="eu-west-1").put_parameter(
-        Name="/items/test/cursor-secret", Value="rotated", Type="SecureString", Overwrite=True
-    )
+    key = {"PK": {"S": "P#p1#I#a"}, "SK": {"S": "ITEM"}, "GSI1PK": {"S": "P#p1#U#u1"}, "GSI1SK": {"S": "t#a"}}
+    token = cursor.encode("p1", "u1", key)
+    kid, body, _mac = token.split(".")
+    forged = hmac.new(b"not-our-key", f"{kid}.{body}".encode(), hashlib.sha256).digest()
+    with pytest.raises(BadRequest):
+        cursor.decode("p1", "u1", f"{kid}.{body}.{base64.urlsafe_b64encode(forged).rstrip(b'=').decode()}")
+    # Two rotations later the signing key is neither current nor previous: retired.
+    secrets = boto3.client("secretsmanager", region_name="eu-west-1")
+    for value in ("rotated-once", "rotated-twice"):
+        secrets.put_secret_value(SecretId="items-test-cursor-key", SecretString=value)
+    cursor.reset_cache()
     with pytest.raises(BadRequest):
         cursor.decode("p1", "u1", token)
 
@@ -133,14 +142,21 @@ def test_missing_request_context_is_403(aws):
     assert resp["statusCode"] == 403 and body_of(resp) == {"message": "Forbidden"}
 
 
-HANDLERS = ["create_item", "get_item", "update_item", "delete_item", "list_items", "batch_write", "batch_get"]
+HANDLERS = [
+    "create_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "list_items",
+    "batch_write",
+    "batch_get",
+    "usage",
+]
 VALIDATING = {"create_item", "update_item", "batch_write"}
 
 
-@pytest.mark.parametrize("name", HANDLERS)
-def test_handlers_import_only_what_they_use(name):
-    """Cold start: a body validator only where bodies are validated, and jsonschema (the costly one)
-    nowhere at import; never boto3 or Powertools."""
+def _imported(name: str) -> set[str]:
+    """Top-level modules loaded by importing functions/<name>/handler.py in a fresh interpreter."""
     code = (
         "import importlib.util, sys, os; os.environ['LAMBDA_TASK_ROOT'] = '/var/task';"
         f"spec = importlib.util.spec_from_file_location('h', 'functions/{name}/handler.py');"
@@ -151,7 +167,14 @@ def test_handlers_import_only_what_they_use(name):
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
-    modules = set(out.strip().split(","))
+    return set(out.strip().split(","))
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_handlers_import_only_what_they_use(name):
+    """Cold start: a body validator only where bodies are validated, and jsonschema (the costly one)
+    nowhere at import; never boto3 or Powertools."""
+    modules = _imported(name)
     assert "boto3" not in modules and "aws_lambda_powertools" not in modules
     assert ("fastjsonschema" in modules) == (name in VALIDATING)
     assert "jsonschema" not in modules
@@ -167,12 +190,22 @@ def test_manifests_list_the_actions_the_code_calls(name):
         "get_item": {"dynamodb:GetItem"},
         "update_item": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
         "delete_item": {"dynamodb:DeleteItem"},
-        "list_items": {"dynamodb:Query", "ssm:GetParameter"},
+        "list_items": {"dynamodb:Query", "secretsmanager:GetSecretValue"},
         "batch_write": {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"},
         "batch_get": {"dynamodb:BatchGetItem"},
+        "usage": {"apigateway:GET"},
     }[name]
     assert actions == expected
     assert manifest["handler"] == "handler.handler" and manifest["route"]["method"]
+
+
+def test_the_authorizer_imports_no_tracing_and_no_validation():
+    """It runs on every authorizer cache miss: its init stays near a bare client's (benchmarks)."""
+    modules = _imported("authorizer")
+    assert not modules & {"boto3", "aws_lambda_powertools", "aws_xray_sdk", "jsonschema", "fastjsonschema"}
+    assert "botocore" in modules
+    manifest = json.loads((ROOT / "functions" / "authorizer" / "function.json").read_text())
+    assert {a for p in manifest["permissions"] for a in p["actions"]} == {"dynamodb:GetItem"}
 
 
 def test_clients_are_created_once_with_standard_retries(aws):

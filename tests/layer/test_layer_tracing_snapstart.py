@@ -69,16 +69,15 @@ SNAPSHOT = """
     import boto3
 
     with mock_aws():
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name="/test/cursor", Value="k1", Type="SecureString")
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        secrets.create_secret(Name="test-cursor", SecretString="k1")
         from apikit import clients, cursor, items  # noqa: F401 - their import registers hooks
         for func, args, kwargs in runtime.get_before_snapshot():
             func(*args, **kwargs)
         snapshot_client = clients.client("dynamodb")
         snapshot_loader = clients._session().get_component("data_loader")
-        cursor.secret()  # the key cached before the snapshot
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name="/test/cursor", Value="k2", Type="SecureString", Overwrite=True)
+        cursor._keys.current()  # the key cached before the snapshot
+        secrets.put_secret_value(SecretId="test-cursor", SecretString="k2")  # a rotation
 
         state = random.getstate()  # in the snapshot's memory
         copies = []
@@ -93,7 +92,7 @@ SNAPSHOT = """
                     "draws": [random.random() for _ in range(3)],
                     "new_client": clients.client("dynamodb") is not snapshot_client,
                     "same_loader": clients._session().get_component("data_loader") is snapshot_loader,
-                    "key": cursor.secret().decode(),
+                    "key": cursor._keys.current().secret.decode(),
                 }).encode())
                 os._exit(0)
             os.close(write)
@@ -107,7 +106,7 @@ SNAPSHOT = """
 def _snapshot(restore: bool) -> dict:
     return _run(
         f"RESTORE = {restore}\n" + textwrap.dedent(SNAPSHOT),
-        CURSOR_SECRET_PARAMETER="/test/cursor",
+        CURSOR_SECRET_ID="test-cursor",
         AWS_ACCESS_KEY_ID="test",
         AWS_SECRET_ACCESS_KEY="test",
         AWS_DEFAULT_REGION="us-east-1",
@@ -128,4 +127,4 @@ def test_restored_copies_reseed_random_renew_clients_and_reread_the_cursor_key()
     assert first["new_client"] and second["new_client"], "no connection or credentials from the snapshot"
     assert first["same_loader"], "the service models parsed before the snapshot are kept"
     assert first["key"] == second["key"] == "k2", "the cursor key is read again after a restore"
-    assert out["preloaded"] == ["dynamodb", "ssm"], "clients the imported modules use are in the snapshot"
+    assert out["preloaded"] == ["dynamodb", "secretsmanager"], "imported modules' clients are preloaded"

@@ -1,7 +1,9 @@
 """API Gateway REST proxy events for the layer and function unit tests, from the gateway's own builder.
 
 ``api_event`` fixes what a test does not care about (stage ``test``, one time, one domain) and
-puts the partner where API Gateway puts the authenticated key's id: ``requestContext.identity.apiKeyId``.
+puts the partner where API Gateway puts what functions/authorizer returned: its context becomes
+``requestContext.authorizer`` (with the ``principalId``), and the key it named as the usage
+identifier fills ``identity.apiKey`` / ``identity.apiKeyId``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from embedded_stack.apigateway import rest_proxy_event
 PARTNER_A = "a1b2c3d4e5"
 PARTNER_B = "z9y8x7w6v5"
 API_KEY = "secret-api-key-value-never-logged"
+API_KEY_ID = "k1y2i3d4x5"
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 SOURCE_IP = "203.0.113.7"
 RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -46,10 +49,15 @@ def api_event(
     raw_body: str | None = None,
     headers: dict[str, str] | None = None,
     partner: str | None = PARTNER_A,
+    scope: str = "read-write",
+    key_name: str = "primary",
     base64_body: bool = False,
     content_type: str | None = "application/json",
 ) -> dict[str, Any]:
-    """A REST proxy event as API Gateway sends it after API key authentication (key id = partner)."""
+    """A REST proxy event as API Gateway sends it after the authorizer allowed the request.
+
+    ``partner=None`` leaves the authorizer's context out (what a misconfigured method would send).
+    """
     path = resource
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
@@ -67,7 +75,7 @@ def api_event(
         hdrs["Content-Type"] = content_type
     hdrs.update(headers or {})
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    return rest_proxy_event(
+    event = rest_proxy_event(
         http_method=method,
         resource_path=resource,
         resource_id="abc123",
@@ -90,8 +98,25 @@ def api_event(
         source_ip=SOURCE_IP,
         user_agent="pytest",
         api_key=API_KEY,
-        api_key_id=partner,
+        api_key_id=API_KEY_ID,
     )
+    if partner is not None:
+        event["requestContext"]["authorizer"] = authorizer_context(partner, scope, key_name)
+    return event
+
+
+def authorizer_context(partner: str, scope: str = "read-write", key_name: str = "primary") -> dict[str, Any]:
+    """``requestContext.authorizer`` as API Gateway builds it from functions/authorizer's answer:
+    its ``context`` (string values), the ``principalId`` and the authorizer's latency."""
+    return {
+        "partner": partner,
+        "scope": scope,
+        "keyName": key_name,
+        "apiKeyId": API_KEY_ID,
+        "usagePlanId": "plan123",
+        "principalId": partner,
+        "integrationLatency": 12,
+    }
 
 
 def body_of(response: dict[str, Any]) -> Any:

@@ -21,7 +21,7 @@ from tests.support.events import PARTNER_A, PARTNER_B, FakeContext, api_event
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "items-test"
-CURSOR_PARAMETER = "/items/test/cursor-secret"
+CURSOR_SECRET = "items-test-cursor-key"
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
@@ -39,7 +39,8 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
         "TABLE_NAME": TABLE,
-        "CURSOR_SECRET_PARAMETER": CURSOR_PARAMETER,
+        "CURSOR_SECRET_ID": CURSOR_SECRET,
+        "CURSOR_KEY_CACHE_SECONDS": "300",
         "STAGE": "test",
         "LOG_LEVEL": "INFO",
         "CORS_ALLOWED_ORIGINS": "https://app.example.com",
@@ -57,7 +58,7 @@ def _reset_caches() -> None:
 
     clients.client.cache_clear()
     clients._session.cache_clear()
-    cursor.secret.cache_clear()
+    cursor.reset_cache()
 
 
 @pytest.fixture
@@ -69,8 +70,8 @@ def aws(lambda_env: None) -> Iterator[Any]:
 
         ddb = boto3.client("dynamodb", region_name="eu-west-1")
         create_table(ddb)
-        boto3.client("ssm", region_name="eu-west-1").put_parameter(
-            Name=CURSOR_PARAMETER, Value="unit-test-cursor-secret-0123456789", Type="SecureString"
+        boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+            Name=CURSOR_SECRET, SecretString="unit-test-cursor-secret-0123456789"
         )
         yield ddb
     _reset_caches()

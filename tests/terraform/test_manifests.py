@@ -30,7 +30,7 @@ def test_there_are_manifests() -> None:
 @pytest.mark.parametrize("name", sorted(MANIFESTS))
 def test_manifest_permissions_and_environment_resolve(name: str) -> None:
     manifest = MANIFESTS[name]
-    known_resources = _terraform_map("resource_arns")
+    known_resources = _terraform_map("resource_arns") | _terraform_map("late_resource_arns")
     known_env = _terraform_map("environment_values")
     for key in ("handler", "runtime", "timeout", "memory_size", "permissions"):
         assert key in manifest, f"{name}: {key}"
@@ -67,7 +67,7 @@ def _applied() -> dict:
 
 
 def _resolve(outputs: dict, symbol: str) -> list[str]:
-    from tests.terraform.harness import boto3_client
+    from tests.terraform.harness import REGION, boto3_client
 
     table = boto3_client("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]
     resolved = {
@@ -76,19 +76,22 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
             f"{table['TableArn']}/index/{g['IndexName']}" for g in table["GlobalSecondaryIndexes"]
         ],
         "table_stream": [table["LatestStreamArn"]],
-        "cursor_secret": [
-            boto3_client("ssm").get_parameter(Name=outputs["cursor_secret_parameter"])["Parameter"]["ARN"]
+        "cursor_secret": [outputs["cursor_secret_id"]],
+        "usage_plans": [
+            arn
+            for plan in boto3_client("apigateway").get_usage_plans()["items"]
+            for arn in (
+                f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}",
+                f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}/usage",
+            )
         ],
         "audit_delivery_stream": [
             boto3_client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["firehose_name"])[
                 "DeliveryStreamDescription"
             ]["DeliveryStreamARN"]
         ],
-        "audit_dlq": [
-            boto3_client("sqs").get_queue_attributes(
-                QueueUrl=outputs["dlq_urls"]["items-local-audit-dlq"], AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-        ],
+        "audit_failure_bucket": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}"],
+        "audit_failure_records": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}/aws/lambda/*"],
     }
     return resolved[symbol]
 
@@ -105,21 +108,40 @@ def test_deployed_policy_allows_exactly_the_manifest_actions(name: str) -> None:
     outputs = _applied()
     role = outputs["functions"][name]["role_name"]
     iam = boto3_client("iam")
-    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
-    if isinstance(document, str):
-        document = json.loads(document)
+    # The function's policy, plus the "-late" one for resources created after it (usage plans).
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert names[0] == role and set(names) <= {role, f"{role}-late"}, names
+    statements = []
+    for policy_name in names:
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        statements += (json.loads(document) if isinstance(document, str) else document)["Statement"]
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
 
     granted: set[tuple[str, str]] = set()
-    for statement in document["Statement"]:
+    account = boto3_client("sts").get_caller_identity()["Account"]
+    for statement in statements:
         assert statement["Effect"] == "Allow"
         if statement["Sid"] in BASELINE_SIDS:
             continue
         assert statement["Sid"].startswith("Manifest"), statement
+        permission = MANIFESTS[name]["permissions"][int(statement["Sid"].removeprefix("Manifest"))]
+        wanted_condition = dict(permission.get("condition", {}))
+        if all(a.startswith("s3:") for a in permission["actions"]):
+            wanted_condition["StringEquals"] = {
+                **wanted_condition.get("StringEquals", {}),
+                "s3:ResourceAccount": account,
+            }
+        assert statement.get("Condition", {}) == wanted_condition, statement
         for action in _as_list(statement["Action"]):
             for resource in _as_list(statement["Resource"]):
-                assert "*" not in resource, f"{name}: wildcard resource {resource}"
+                # The one wildcard: the key prefix of objects whose names Lambda chooses (on-failure
+                # records under aws/lambda/); the bucket and the prefix are fixed.
+                fixed = (
+                    resource.removesuffix("/aws/lambda/*")
+                    if resource.startswith("arn:aws:s3:::")
+                    else resource
+                )
+                assert "*" not in fixed, f"{name}: wildcard resource {resource}"
                 granted.add((action, resource))
     wanted = {
         (action, arn)
@@ -129,7 +151,7 @@ def test_deployed_policy_allows_exactly_the_manifest_actions(name: str) -> None:
     }
     assert granted == wanted
 
-    baseline = {s["Sid"]: s for s in document["Statement"] if s["Sid"] in BASELINE_SIDS}
+    baseline = {s["Sid"]: s for s in statements if s["Sid"] in BASELINE_SIDS}
     assert _as_list(baseline["XRay"]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     assert "kms:ViaService" in baseline["KmsViaServices"]["Condition"]["StringEquals"]
     assert baseline["Logs"]["Resource"].endswith(
@@ -167,6 +189,7 @@ def test_every_route_has_a_method_and_every_method_a_function() -> None:
         method = deployed[key]
         route = MANIFESTS[name]["route"]
         assert method["apiKeyRequired"] is route.get("api_key_required", True), key
+        assert method["authorizationType"] == ("CUSTOM" if method["apiKeyRequired"] else "NONE"), key
         uri = method["methodIntegration"]["uri"]
         assert method["methodIntegration"]["type"] == "AWS_PROXY"
         assert uri.endswith(f"function:{outputs['functions'][name]['function_name']}:live/invocations"), uri
@@ -175,3 +198,25 @@ def test_every_route_has_a_method_and_every_method_a_function() -> None:
             assert list(method["requestModels"].values()) == [
                 route["request_model"].replace("_", " ").title().replace(" ", "")
             ]
+
+
+def _leading_keys(permission: dict) -> list[str]:
+    """The dynamodb:LeadingKeys values a manifest permission's IAM condition confines it to."""
+    return [
+        value
+        for keys in permission.get("condition", {}).values()
+        for value in keys.get("dynamodb:LeadingKeys", [])
+    ]
+
+
+def test_leading_keys_confine_functions_outside_partner_data() -> None:
+    """Functions confined by dynamodb:LeadingKeys (the authorizer, the canary) name partitions outside
+    every partner's P#<partner># space; the authorizer's is the API key records' prefix in table.json."""
+    spec = json.loads((ROOT / "shared" / "apikit" / "table.json").read_text())
+    patterns = {
+        k for m in MANIFESTS.values() for permission in m["permissions"] for k in _leading_keys(permission)
+    }
+    assert patterns and not any(p.startswith("P#") for p in patterns), patterns
+    (authorizer,) = [m for m in MANIFESTS.values() if "authorizer" in m]
+    assert "route" not in authorizer
+    assert _leading_keys(authorizer["permissions"][0]) == [f"{spec['api_key_record']['pk_prefix']}*"]

@@ -95,7 +95,8 @@ def _stage(name: str) -> dict:
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_file_is_consistent(stage: str) -> None:
     settings = _stage(stage)
-    for partner, tier in settings["partners"].items():
+    for partner, p in settings["partners"].items():
+        tier = p["usage_plan"]
         assert tier in settings["usage_plans"], f"{stage}: partner {partner} names unknown plan {tier}"
     if settings["emulated"]:
         assert settings["table"]["autoscaling"] is None, "moto cannot apply autoscaling targets"
@@ -111,13 +112,30 @@ def test_stage_file_is_consistent(stage: str) -> None:
 @pytest.mark.parametrize("stage", ["local", "localstack"])
 def test_local_stages_have_the_partners_the_e2e_suite_needs(stage: str) -> None:
     settings = _stage(stage)
-    plans = [settings["usage_plans"][tier] for tier in settings["partners"].values()]
+    plans = [settings["usage_plans"][p["usage_plan"]] for p in settings["partners"].values()]
     generous = [p for p in plans if p["throttle"]["burst_limit"] >= 100 and p["quota"]["limit"] >= 10000]
     assert len(generous) >= 2, "two partners on a generous plan (isolation tests)"
     assert any(p["throttle"]["burst_limit"] <= 5 for p in plans), (
         "one partner with burst <= 5 (throttle test)"
     )
     assert any(p["quota"]["limit"] <= 10 and p["throttle"]["burst_limit"] > 10 for p in plans), "tiny quota"
+
+
+@pytest.mark.parametrize("stage", ["local", "localstack"])
+def test_local_stages_give_a_partner_two_read_write_keys_and_a_read_only_one(stage: str) -> None:
+    """What the end-to-end key tests need: overlap of two keys, and a read-only key, on one partner."""
+    partners = _stage(stage)["partners"].values()
+    scopes = [sorted(p["keys"].values()) for p in partners]
+    assert any(s.count("read-write") >= 2 and "read-only" in s for s in scopes), scopes
+    assert all("read-write" in s for s in scopes), "every partner needs a read-write key (its api_key)"
+
+
+def test_the_schemas_scopes_are_the_layers() -> None:
+    from apikit import scopes
+
+    schema = json.loads((TF_ROOT / "stages" / "stage.schema.json").read_text())
+    keys = schema["properties"]["partners"]["additionalProperties"]["properties"]["keys"]
+    assert sorted(keys["additionalProperties"]["enum"]) == sorted(scopes.METHODS)
 
 
 def test_prod_locks_the_audit_log_and_protects_the_table() -> None:

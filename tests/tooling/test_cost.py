@@ -47,6 +47,7 @@ PRICES = {
             "cloudwatch_dashboard_month": 3.0,
             "xray_traces_recorded_per_million": 5.0,
             "kms_key_month": 1.0,
+            "secretsmanager_secret_month": 0.45,
             "kms_requests_per_10k": 0.03,
             "data_transfer_out_gb": 0.09,
         }.items()
@@ -133,9 +134,11 @@ def test_every_line_of_a_known_stage() -> None:
         "S3: audit objects written": objects / 1000 * 0.005,
         "CloudWatch: logs ingested": requests * 1024 / GIB * 0.5,
         "CloudWatch: logs stored": requests * 1024 / GIB * 30 / (730 / 24) * 0.15 * 0.03,
-        # 2 per function, iterator age, API 5XX and p99, DynamoDB, Firehose, the audit DLQ; a dashboard.
-        "CloudWatch: alarms and the dashboard": (2 * 3 + 1 + 4 + 1) * 0.1 + 3.0,
+        # 2 per function, 5 for the stream consumer, API 5XX and p99, DynamoDB, Firehose delivery and
+        # freshness, the canary's two metrics; no asynchronous function, so no DLQ; a dashboard.
+        "CloudWatch: alarms and the dashboard": (2 * 3 + 5 + 4 + 1 + 2) * 0.1 + 3.0,
         "X-Ray: traces recorded": MONTH / 1e6 * 5.0,  # the first request each second is always sampled
+        "Secrets Manager: cursor key": 0.45,
         "KMS: stage key and requests": 1.0 + (requests * 0.01 + objects + 12 * 730) / 1e4 * 0.03,
         "Data transfer: responses to the internet": requests * (1024 + 300) / GIB * 0.09,
     }
@@ -164,7 +167,7 @@ def test_a_provisioned_table_pays_for_what_autoscaling_keeps_within_its_bounds()
 def test_slos_add_their_window_and_composite_alarms() -> None:
     slo = {"availability_percent": 99.9, "latency_ms": 1000, "latency_percent": 99}
     assert math.isclose(
-        _lines(_stage(slo=slo))["CloudWatch: alarms and the dashboard"], (12 + 24) * 0.1 + 6 * 0.5 + 3.0
+        _lines(_stage(slo=slo))["CloudWatch: alarms and the dashboard"], (18 + 24) * 0.1 + 6 * 0.5 + 3.0
     )
 
 

@@ -5,5 +5,5 @@ output "topic_arn" {
 
 output "alarm_names" {
   description = "Names of all alarms."
-  value       = [for a in aws_cloudwatch_metric_alarm.this : a.alarm_name]
+  value       = concat([for a in aws_cloudwatch_metric_alarm.this : a.alarm_name], aws_cloudwatch_metric_alarm.audit_canary[*].alarm_name)
 }

@@ -65,3 +65,20 @@ variable "thresholds" {
     dlq_depth          = number
   })
 }
+
+variable "stream_mapping_uuids" {
+  description = "UUID of each stream consumer's event source mapping, by function name (its EventCount metrics are watched)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "canary" {
+  description = "The audit canary's metric (namespace, name, dimensions) emitted when a heartbeat's audit record reached Firehose, and the window in minutes within which one must have; null: no canary, stall or freshness alarms."
+  type = object({
+    namespace      = string
+    metric         = string
+    dimensions     = map(string)
+    window_minutes = number
+  })
+  default = null
+}

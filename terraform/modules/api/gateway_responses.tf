@@ -1,5 +1,5 @@
-# API Gateway's own errors (bad body, missing key, throttled, ...) answer in the functions' error
-# shape, {"message": ...}, with the CORS headers of cors.tf.
+# API Gateway's own errors (bad body, no or unknown key: 401, a key or scope the authorizer refuses: 403,
+# throttled, ...) answer in the functions' error shape, {"message": ...}, with the CORS headers of cors.tf.
 locals {
   message_template = "{\"message\":$context.error.messageString}"
   gateway_responses = {
@@ -9,6 +9,8 @@ locals {
     BAD_REQUEST_PARAMETERS       = { status = "400", template = local.message_template }
     MISSING_AUTHENTICATION_TOKEN = { status = "403", template = local.message_template }
     INVALID_API_KEY              = { status = "403", template = local.message_template }
+    UNAUTHORIZED                 = { status = "401", template = local.message_template }
+    ACCESS_DENIED                = { status = "403", template = local.message_template }
     THROTTLED                    = { status = "429", template = local.message_template }
     QUOTA_EXCEEDED               = { status = "429", template = local.message_template }
     REQUEST_TOO_LARGE            = { status = "413", template = local.message_template }

@@ -33,7 +33,7 @@ locals {
 resource "aws_api_gateway_rest_api" "this" {
   name           = var.name_prefix
   description    = var.description
-  api_key_source = "HEADER"
+  api_key_source = "AUTHORIZER" # the authorizer's usageIdentifierKey, not the header, meters keys
 
   endpoint_configuration {
     types = ["REGIONAL"]
@@ -114,7 +114,8 @@ resource "aws_api_gateway_method" "this" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = local.resource_ids[each.value.path]
   http_method          = each.value.method
-  authorization        = "NONE"
+  authorization        = each.value.api_key_required ? "CUSTOM" : "NONE"
+  authorizer_id        = each.value.api_key_required ? aws_api_gateway_authorizer.this.id : null
   api_key_required     = each.value.api_key_required
   request_validator_id = each.value.request_model == null ? aws_api_gateway_request_validator.parameters.id : aws_api_gateway_request_validator.body.id
   request_models       = each.value.request_model == null ? {} : { "application/json" = aws_api_gateway_model.this[each.value.request_model].name }
@@ -163,6 +164,7 @@ resource "aws_api_gateway_deployment" "this" {
       local.cors_static_headers,
       local.cors_origin_template,
       local.resource_ids,
+      [aws_api_gateway_authorizer.this.id, var.authorizer, var.authorizer_ttl_seconds],
     ]))
   }
 
@@ -171,6 +173,7 @@ resource "aws_api_gateway_deployment" "this" {
   }
 
   depends_on = [
+    aws_api_gateway_authorizer.this,
     aws_api_gateway_method.this,
     aws_api_gateway_integration.this,
     aws_api_gateway_gateway_response.this,

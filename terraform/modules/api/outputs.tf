@@ -31,18 +31,30 @@ output "custom_domain_target" {
   }, null)
 }
 
-output "api_key_ids" {
-  description = "API key id of each partner (the partner's tenant id in the table)."
-  value       = { for p, k in aws_api_gateway_api_key.this : p => k.id }
+output "api_keys" {
+  description = "Each API key by \"partner/key\": partner, name, scope, usage_plan (tier), api_key_id and usage_plan_id (never the value: api_key_values)."
+  value = {
+    for k, key in local.api_keys : k => merge(key, {
+      api_key_id    = aws_api_gateway_api_key.this[k].id
+      usage_plan_id = aws_api_gateway_usage_plan.this[key.usage_plan].id
+    })
+  }
 }
 
 output "api_key_values" {
-  description = "API key value of each partner."
-  value       = { for p, k in aws_api_gateway_api_key.this : p => k.value }
+  description = "Value of each API key by \"partner/key\"."
+  value       = { for k, key in aws_api_gateway_api_key.this : k => key.value }
   sensitive   = true
 }
 
 output "usage_plan_ids" {
   description = "Usage plan id of each tier."
   value       = { for t, u in aws_api_gateway_usage_plan.this : t => u.id }
+}
+
+output "usage_plan_arns" {
+  description = "ARN of each usage plan and of its usage (/usageplans/<id> and /usageplans/<id>/usage): what GetUsagePlan and GetUsage are authorized on."
+  value = flatten([
+    for u in aws_api_gateway_usage_plan.this : [u.arn, "${u.arn}/usage"]
+  ])
 }

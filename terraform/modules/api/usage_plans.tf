@@ -1,4 +1,19 @@
-# Partners: one usage plan per tier, one API key per partner, and the key's place in its tier's plan.
+# Partners: one usage plan per tier, one API key per named key of each partner, and each key's place
+# in its partner's plan. The key is a credential that comes and goes; the partner id is the tenant.
+
+locals {
+  # "partner/key" => what the key is: its partner, name, scope and plan.
+  api_keys = merge([
+    for partner, p in var.partners : {
+      for name, scope in p.keys : "${partner}/${name}" => {
+        partner    = partner
+        name       = name
+        scope      = scope
+        usage_plan = p.usage_plan
+      }
+    }
+  ]...)
+}
 
 resource "aws_api_gateway_usage_plan" "this" {
   for_each = var.usage_plans
@@ -23,24 +38,24 @@ resource "aws_api_gateway_usage_plan" "this" {
 }
 
 resource "aws_api_gateway_api_key" "this" {
-  for_each = var.partners
+  for_each = local.api_keys
 
-  name        = "${var.name_prefix}-${each.key}"
-  description = "Partner ${each.key} (${each.value} tier)"
+  name        = "${var.name_prefix}-${each.value.partner}-${each.value.name}"
+  description = "Partner ${each.value.partner}, key ${each.value.name} (${each.value.scope}, plan ${each.value.usage_plan})"
   enabled     = true
 
   lifecycle {
     precondition {
-      condition     = contains(keys(var.usage_plans), each.value)
-      error_message = "Partner ${each.key} names usage plan ${each.value}, which the stage does not define."
+      condition     = contains(keys(var.usage_plans), each.value.usage_plan)
+      error_message = "Partner ${each.value.partner} names usage plan ${each.value.usage_plan}, which the stage does not define."
     }
   }
 }
 
 resource "aws_api_gateway_usage_plan_key" "this" {
-  for_each = var.partners
+  for_each = local.api_keys
 
   key_id        = aws_api_gateway_api_key.this[each.key].id
   key_type      = "API_KEY"
-  usage_plan_id = aws_api_gateway_usage_plan.this[each.value].id
+  usage_plan_id = aws_api_gateway_usage_plan.this[each.value.usage_plan].id
 }

@@ -15,7 +15,7 @@ variable "stage_name" {
 }
 
 variable "routes" {
-  description = "Route of each function by function name: method, path, request_model (schema name or null), api_key_required."
+  description = "Route of each function by function name: method, path, request_model (schema name or null), api_key_required (true: the method runs the authorizer and meters the key it names)."
   type = map(object({
     method           = string
     path             = string
@@ -72,8 +72,32 @@ variable "usage_plans" {
 }
 
 variable "partners" {
-  description = "Usage plan tier of each partner, by partner id; each partner gets an API key."
-  type        = map(string)
+  description = "Each partner by partner id: its usage plan (a key of usage_plans) and its API keys by name, each with its scope (read-write or read-only). Every key gets an API key in the partner's plan."
+  type = map(object({
+    usage_plan = string
+    keys       = map(string)
+  }))
+}
+
+variable "authorizer" {
+  description = "The Lambda REQUEST authorizer of every keyed method: function_name, alias_name and invoke_arn of its live alias, and its identity_source (e.g. method.request.header.x-api-key)."
+  type = object({
+    function_name   = string
+    alias_name      = string
+    invoke_arn      = string
+    identity_source = string
+  })
+}
+
+variable "authorizer_ttl_seconds" {
+  description = "How long API Gateway caches the authorizer's answer per identity source (the key), 0-3600 seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.authorizer_ttl_seconds >= 0 && var.authorizer_ttl_seconds <= 3600
+    error_message = "authorizer_ttl_seconds must be between 0 and 3600."
+  }
 }
 
 variable "logging_level" {

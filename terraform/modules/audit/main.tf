@@ -1,6 +1,5 @@
 data "aws_caller_identity" "this" {}
 data "aws_region" "this" {}
-data "aws_partition" "this" {}
 
 locals {
   account_id  = data.aws_caller_identity.this.account_id
@@ -9,10 +8,10 @@ locals {
   # No !{...} expressions: Firehose then appends YYYY/MM/DD/HH/ itself (on AWS and moto alike).
   prefix       = "audit/stage=${var.stage_name}/"
   error_prefix = "audit-errors/stage=${var.stage_name}/"
-  # Known before the queue exists, so IAM policies naming it need not wait for SQS's ~25 s attribute
-  # settling; the queue's postcondition proves it is the queue's real ARN.
-  dlq_name = "${var.name_prefix}-audit-dlq"
-  dlq_arn  = "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  # Lambda names on-failure objects aws/lambda/<mapping uuid>/<shard>/YYYY/MM/DD/<time>-<uuid>; the
+  # prefix cannot be configured. "fail", not "failures": S3 names stop at 63 characters.
+  failure_bucket_name = "${var.name_prefix}-audit-fail-${local.account_id}-${local.region}"
+  failure_prefix      = "aws/lambda/"
 }
 
 module "bucket" {
@@ -22,6 +21,8 @@ module "bucket" {
   kms_key_arn   = var.kms_key_arn
   force_destroy = var.force_destroy
   object_lock   = var.object_lock
+  # Only Firehose writes the log: no other role of the account can add or overwrite an object.
+  writer_role_arns = [aws_iam_role.firehose.arn]
   lifecycle_rules = var.lifecycle_rules == null ? null : {
     id                           = "audit-log"
     prefix                       = "audit"
@@ -123,16 +124,25 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
   depends_on = [aws_iam_role_policy.firehose]
 }
 
-# Where the stream mapping sends batches that kept failing (shard and sequence range, for replay).
-resource "aws_sqs_queue" "dlq" {
-  name                      = local.dlq_name
-  message_retention_seconds = var.dlq_retention_seconds
-  kms_master_key_id         = var.kms_key_arn
+# Where the stream mapping parks batches it gave up on: Lambda's on-failure record for an S3
+# destination carries the whole batch (its "payload"), so scripts/audit_replay.py replays it without
+# the stream (24 h retention) and without the table. A bucket of its own rather than a prefix of the
+# audit bucket: replay deletes what it has replayed (versioning keeps it, noncurrent, for the lifecycle's
+# days), and no tool should ever hold a delete right on the audit log; the log's Object Lock, its
+# lifecycle and its Athena table stay about the log alone. Only the stream consumers' roles write here.
+module "failure_bucket" {
+  source = "../bucket"
 
-  lifecycle {
-    postcondition {
-      condition     = self.arn == local.dlq_arn
-      error_message = "The audit DLQ's ARN is ${self.arn}, not the ${local.dlq_arn} that IAM policies were given."
-    }
+  name             = local.failure_bucket_name
+  kms_key_arn      = var.kms_key_arn
+  force_destroy    = var.force_destroy
+  writer_role_arns = var.failure_writer_role_arns
+  # Unreplayed records never expire (they are the only copy once the stream has trimmed them);
+  # replayed (deleted, so noncurrent) ones do.
+  lifecycle_rules = var.lifecycle_rules == null ? null : {
+    id                           = "replayed-failure-records"
+    prefix                       = local.failure_prefix
+    noncurrent_expiration_days   = var.lifecycle_rules.noncurrent_expiration_days
+    abort_incomplete_upload_days = 7
   }
 }

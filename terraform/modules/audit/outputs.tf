@@ -23,22 +23,22 @@ output "delivery_stream_arn" {
   value       = aws_kinesis_firehose_delivery_stream.this.arn
 }
 
-output "dlq_name" {
-  description = "Audit dead-letter queue name."
-  value       = aws_sqs_queue.dlq.name
+output "firehose_role_arn" {
+  description = "Role Firehose writes the audit log with: the only principal the audit bucket accepts objects from."
+  value       = aws_iam_role.firehose.arn
 }
 
-output "dlq_url" {
-  description = "Audit dead-letter queue URL."
-  value       = aws_sqs_queue.dlq.url
+output "failure_bucket_name" {
+  description = "Bucket of the stream mapping's on-failure records (each holds the whole failed batch)."
+  value       = module.failure_bucket.bucket_name
 }
 
-output "dlq_arn" {
-  description = "Audit dead-letter queue ARN, once the queue exists (for what must wait for it: stream mapping destinations)."
-  value       = aws_sqs_queue.dlq.arn
+output "failure_bucket_arn" {
+  description = "ARN of the failure bucket (the mapping's on-failure destination; s3:ListBucket)."
+  value       = module.failure_bucket.arn
 }
 
-output "dlq_policy_arn" {
-  description = "Audit dead-letter queue ARN, known before the queue is created (for IAM policies; checked against the queue)."
-  value       = local.dlq_arn
+output "failure_records_arn" {
+  description = "ARN pattern of the on-failure objects Lambda writes (aws/lambda/...; s3:PutObject)."
+  value       = "${module.failure_bucket.arn}/${local.failure_prefix}*"
 }

@@ -9,7 +9,7 @@ variable "stage_name" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key for the bucket, the delivery stream, its log group and the DLQ."
+  description = "KMS key for the buckets, the delivery stream and its log group."
   type        = string
 }
 
@@ -67,10 +67,10 @@ variable "log_retention_days" {
   default     = 30
 }
 
-variable "dlq_retention_seconds" {
-  description = "Retention of the audit dead-letter queue (max 14 days)."
-  type        = number
-  default     = 1209600
+variable "failure_writer_role_arns" {
+  description = "Roles of the stream consumers whose mappings send failed batches to the failure bucket: the only principals that may write there."
+  type        = list(string)
+  default     = []
 }
 
 variable "permissions_boundary" {

@@ -47,18 +47,33 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
+# TLS only; and, when writer_role_arns is set, object writes (PutObject, multipart uploads included)
+# by those roles only. A Deny in the bucket
+# policy wins over any Allow in any identity policy of the account (administrators included), so
+# writing into the bucket needs one of those roles, not merely an IAM grant. aws:PrincipalArn is the
+# role's ARN for every session of the role; a request without it (anonymous) is denied too.
 resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
+    Statement = concat(
+      [{
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      }],
+      length(var.writer_role_arns) == 0 ? [] : [{
+        Sid       = "DenyObjectWritesByOthers"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.this.arn}/*"
+        Condition = { ArnNotEquals = { "aws:PrincipalArn" = var.writer_role_arns } }
+      }],
+    )
   })
 
   depends_on = [aws_s3_bucket_public_access_block.this]

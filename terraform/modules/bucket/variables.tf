@@ -52,3 +52,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "writer_role_arns" {
+  description = "IAM roles that alone may write objects (s3:PutObject), enforced by a Deny in the bucket policy; empty: writers are governed by their IAM policies only."
+  type        = list(string)
+  default     = []
+}

@@ -1,7 +1,10 @@
 data "aws_region" "this" {}
+data "aws_caller_identity" "this" {}
+data "aws_partition" "this" {}
 
 locals {
-  region = data.aws_region.this.name
+  region     = data.aws_region.this.name
+  account_id = data.aws_caller_identity.this.account_id
 
   # One entry per manifest; everything the resources below need, with defaults applied.
   functions = {
@@ -15,9 +18,14 @@ locals {
       permissions = try(m.permissions, [])
       route       = try(m.route, null)
       stream      = try(m.events.dynamodb_stream, null)
-      # Neither behind the API (synchronous) nor fed by a stream mapping (its own on-failure
-      # destination): invoked asynchronously, so it gets a DLQ and an event invoke config.
-      async = try(m.route, null) == null && try(m.events.dynamodb_stream, null) == null
+      schedule    = try(m.events.schedule, null)
+      authorizer  = try(m.authorizer, null)
+      # Neither behind the API (a route or its authorizer: synchronous) nor fed by a stream mapping
+      # (its own on-failure destination): invoked asynchronously (by a schedule, say), so it gets a
+      # queue and an event invoke config whose on-failure destination it is (Lambda's DeadLetterConfig
+      # carries only the event; the destination gets the whole invocation record, and moto stores no
+      # DeadLetterConfig).
+      async = try(m.route, null) == null && try(m.authorizer, null) == null && try(m.events.dynamodb_stream, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
       ) : var.concurrency.defaults.reserved_concurrency
@@ -33,13 +41,42 @@ locals {
     }
   }
 
-  async_functions  = { for k, f in local.functions : k => f if f.async }
+  # Each manifest permission's IAM condition: the manifest's own, as written; S3 grants are also held
+  # to buckets of this account (s3:ResourceAccount), so that a bucket deleted and re-created elsewhere
+  # under the same name never receives our objects (Lambda's advice for on-failure buckets).
+  conditions = {
+    for k, f in local.functions : k => [
+      for p in f.permissions : merge(
+        try(p.condition, {}),
+        {
+          for op, keys in { StringEquals = merge(try(p.condition.StringEquals, {}), { "s3:ResourceAccount" = local.account_id }) } :
+          op => keys if alltrue([for a in p.actions : startswith(a, "s3:")])
+        },
+      )
+    ]
+  }
+
+  async_functions = { for k, f in local.functions : k => f if f.async }
+  # Known before the queues exist, so that role policies (which every function waits for) need not
+  # wait for SQS's ~25 s attribute settling; each queue's postcondition proves its real ARN matches.
+  async_dlq_arns = {
+    for k, _ in local.async_functions : k => "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-${k}-dlq"
+  }
   stream_functions = { for k, f in local.functions : k => f if f.stream != null }
+  scheduled        = { for k, f in local.functions : k => f if f.schedule != null }
   provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
 
+  # Permissions on resources that exist only after the API does (its usage plans) go into a second
+  # inline policy that the function does not wait for; anything else must be a known resource.
+  late_permissions = {
+    for k, f in local.functions : k => [
+      for i, p in f.permissions : merge(p, { sid = "Manifest${i}" }) if !contains(keys(var.resource_arns), p.resource)
+    ]
+  }
+  late_functions = { for k, perms in local.late_permissions : k => perms if length(perms) > 0 }
   unknown_resources = distinct(flatten([
-    for k, f in local.functions : [
-      for p in f.permissions : "${k}: ${p.resource}" if !contains(keys(var.resource_arns), p.resource)
+    for k, perms in local.late_permissions : [
+      for p in perms : "${k}: ${p.resource}" if !contains(keys(var.late_resource_arns), p.resource)
     ]
   ]))
   unknown_env = distinct(flatten([
@@ -86,12 +123,15 @@ resource "aws_iam_role_policy" "this" {
     Version = "2012-10-17"
     Statement = concat(
       [
-        for i, p in each.value.permissions : {
-          Sid      = "Manifest${i}"
-          Effect   = "Allow"
-          Action   = sort(p.actions)
-          Resource = var.resource_arns[p.resource]
-        }
+        for i, p in each.value.permissions : merge(
+          {
+            Sid      = "Manifest${i}"
+            Effect   = "Allow"
+            Action   = sort(p.actions)
+            Resource = var.resource_arns[p.resource]
+          },
+          { for k, v in { Condition = local.conditions[each.key][i] } : k => v if length(v) > 0 },
+        ) if contains(keys(var.resource_arns), p.resource)
       ],
       [
         {
@@ -119,16 +159,35 @@ resource "aws_iam_role_policy" "this" {
           Sid      = "AsyncDlq"
           Effect   = "Allow"
           Action   = ["sqs:SendMessage"]
-          Resource = aws_sqs_queue.async_dlq[each.key].arn
+          Resource = local.async_dlq_arns[each.key]
         }
       ] : [],
     )
+  })
+}
+
+# Manifest permissions on late resources (see local.late_permissions): same Sids as in the manifest.
+resource "aws_iam_role_policy" "late" {
+  for_each = local.late_functions
+
+  name = "${var.name_prefix}-${each.key}-late"
+  role = aws_iam_role.this[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      for p in each.value : {
+        Sid      = p.sid
+        Effect   = "Allow"
+        Action   = sort(p.actions)
+        Resource = var.late_resource_arns[p.resource]
+      }
+    ]
   })
 
   lifecycle {
     precondition {
       condition     = length(local.unknown_resources) == 0
-      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", keys(var.resource_arns))}."
+      error_message = "Manifests name unknown symbolic resources (${join(", ", local.unknown_resources)}); known: ${join(", ", concat(keys(var.resource_arns), keys(var.late_resource_arns)))}."
     }
   }
 }
@@ -147,12 +206,19 @@ resource "aws_sqs_queue" "async_dlq" {
   name                      = "${var.name_prefix}-${each.key}-dlq"
   message_retention_seconds = var.dlq_retention_seconds
   kms_master_key_id         = var.kms_key_arn
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.async_dlq_arns[each.key]
+      error_message = "The DLQ's ARN is ${self.arn}, not the ${local.async_dlq_arns[each.key]} that the role policy names."
+    }
+  }
 }
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:No VPC resources to reach; DynamoDB, SSM and Firehose are public AWS endpoints reached over TLS.
   #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile per account; artifacts are built reproducibly and hashed instead.
-  #checkov:skip=CKV_AWS_116:Only asynchronously invoked functions get a DLQ (dynamic block); API and stream-mapped functions report failures to the caller or the mapping's on-failure queue.
+  #checkov:skip=CKV_AWS_116:Failed asynchronous events go to an on-failure destination (event invoke config: the whole invocation record), not a DLQ; API and stream-mapped functions report failures to the caller or the mapping's destination.
   for_each = local.functions
 
   function_name                  = "${var.name_prefix}-${each.key}"
@@ -189,13 +255,6 @@ resource "aws_lambda_function" "this" {
     for_each = each.value.snap_start ? ["PublishedVersions"] : []
     content {
       apply_on = snap_start.value
-    }
-  }
-
-  dynamic "dead_letter_config" {
-    for_each = each.value.async ? [aws_sqs_queue.async_dlq[each.key].arn] : []
-    content {
-      target_arn = dead_letter_config.value
     }
   }
 
@@ -269,6 +328,15 @@ resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
   parallelization_factor             = try(each.value.stream.parallelization_factor, 1)
   function_response_types            = try(each.value.stream.function_response_types, [])
 
+  # EventCount: PolledEventCount, OnFailureDestinationDeliveredEventCount, DroppedEventCount... per
+  # mapping (dimension EventSourceMappingUUID), which the alarms watch.
+  dynamic "metrics_config" {
+    for_each = length(try(each.value.stream.metrics, [])) == 0 ? [] : [each.value.stream.metrics]
+    content {
+      metrics = metrics_config.value
+    }
+  }
+
   dynamic "destination_config" {
     for_each = try(each.value.stream.on_failure, null) == null ? [] : [var.destination_arns[each.value.stream.on_failure]]
     content {
@@ -279,4 +347,33 @@ resource "aws_lambda_event_source_mapping" "dynamodb_stream" {
   }
 
   depends_on = [aws_iam_role_policy.this]
+}
+
+# Scheduled functions: an EventBridge rule per manifest events.schedule (rate(...) or cron(...)),
+# invoking the live alias asynchronously; the permission admits that rule only.
+resource "aws_cloudwatch_event_rule" "schedule" {
+  for_each = local.scheduled
+
+  name                = "${var.name_prefix}-${each.key}"
+  description         = "Runs ${var.name_prefix}-${each.key} on ${each.value.schedule}"
+  schedule_expression = each.value.schedule
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  for_each = local.scheduled
+
+  rule      = aws_cloudwatch_event_rule.schedule[each.key].name
+  target_id = "live"
+  arn       = aws_lambda_alias.live[each.key].arn
+}
+
+resource "aws_lambda_permission" "schedule" {
+  for_each = local.scheduled
+
+  statement_id  = "AllowEventBridgeSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[each.key].function_name
+  qualifier     = aws_lambda_alias.live[each.key].name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule[each.key].arn
 }

@@ -32,6 +32,18 @@ output "routes" {
   }
 }
 
+output "authorizer" {
+  description = "The API's Lambda authorizer: the one function whose manifest has an authorizer block (function_name, alias_name, invoke_arn of its live alias, identity_source); null when none has."
+  value = one([
+    for k, f in local.functions : {
+      function_name   = aws_lambda_function.this[k].function_name
+      alias_name      = aws_lambda_alias.live[k].name
+      invoke_arn      = aws_lambda_alias.live[k].invoke_arn
+      identity_source = f.authorizer.identity_source
+    } if f.authorizer != null
+  ])
+}
+
 output "stream_function_names" {
   description = "Names of the functions fed by the table's stream."
   value       = [for k in keys(local.stream_functions) : aws_lambda_function.this[k].function_name]
@@ -50,6 +62,16 @@ output "dlq_names" {
 output "event_source_mapping_uuids" {
   description = "UUID of each stream mapping, by function name."
   value       = { for k, m in aws_lambda_event_source_mapping.dynamodb_stream : k => m.uuid }
+}
+
+output "role_arns" {
+  description = "Execution role ARN of every function, by manifest name."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
+}
+
+output "schedule_rule_names" {
+  description = "EventBridge rule of each scheduled function, by manifest name."
+  value       = { for k, r in aws_cloudwatch_event_rule.schedule : k => r.name }
 }
 
 output "snap_start_function_names" {

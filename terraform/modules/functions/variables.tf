@@ -41,8 +41,14 @@ variable "resource_arns" {
   type        = map(list(string))
 }
 
+variable "late_resource_arns" {
+  description = "ARNs of symbolic resources created after the functions (usage_plans: each plan and its /usage, for GET /usage). Permissions on them form a second inline policy per function (<name>-late) that the function's creation does not wait for, which breaks the cycle function -> API stage -> usage plan."
+  type        = map(list(string))
+  default     = {}
+}
+
 variable "environment_values" {
-  description = "Value of each environment name a manifest may ask for (TABLE_NAME, CURSOR_SECRET_PARAMETER, AUDIT_DELIVERY_STREAM)."
+  description = "Value of each environment name a manifest may ask for (TABLE_NAME, CURSOR_SECRET_ID, CURSOR_KEY_CACHE_SECONDS, AUDIT_DELIVERY_STREAM)."
   type        = map(string)
 }
 

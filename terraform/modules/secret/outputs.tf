@@ -1,9 +1,9 @@
 output "name" {
-  description = "Parameter name (the functions' CURSOR_SECRET_PARAMETER)."
-  value       = aws_ssm_parameter.this.name
+  description = "Secret name."
+  value       = aws_secretsmanager_secret.this.name
 }
 
 output "arn" {
-  description = "Parameter ARN."
-  value       = aws_ssm_parameter.this.arn
+  description = "Secret ARN (the functions' CURSOR_SECRET_ID; scripts/cursor_key.py takes it as --secret-id)."
+  value       = aws_secretsmanager_secret.this.arn
 }

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5"
+  # Ephemeral resources (1.10) and write-only arguments (1.11) keep the key out of plan and state.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

@@ -44,12 +44,16 @@ variable "settings" {
         certificate_arn = string
         base_path       = optional(string)
       })
+      authorizer_ttl_seconds = number
     })
     usage_plans = map(object({
       throttle = object({ rate_limit = number, burst_limit = number })
       quota    = object({ limit = number, period = string })
     }))
-    partners = map(string)
+    partners = map(object({
+      usage_plan = string
+      keys       = map(string)
+    }))
     alarms = object({
       email              = string
       period_seconds     = number
@@ -73,7 +77,12 @@ variable "settings" {
         mode = string
         days = number
       })
-      force_destroy = bool
+      force_destroy        = bool
+      canary_alarm_minutes = number
+    })
+    cursor_key = object({
+      cache_seconds        = number
+      recovery_window_days = number
     })
     slo = optional(object({
       availability_percent = number

@@ -159,9 +159,10 @@ def test_unit_test_and_benchmark_events_are_the_builders():
     built = _keys(_event(path_parameters={"id": "1"}))
     unit = api_event("GET", "/items/{id}", path_params={"id": "1"})
     bench = rest_event("GET", "/items/{id}", "/items/1", path_parameters={"id": "1"}, partner="p1")
+    # Both stand behind the API key authorizer: the partner is in its context, nowhere else.
+    assert unit["requestContext"].pop("authorizer")["partner"] == "a1b2c3d4e5"
+    assert bench["requestContext"].pop("authorizer")["partner"] == "p1"
     assert _keys(unit) == built and _keys(bench) == built
-    assert unit["requestContext"]["identity"]["apiKeyId"] == "a1b2c3d4e5"
-    assert bench["requestContext"]["identity"]["apiKeyId"] == "p1"
     assert unit["path"] == "/items/1" and unit["requestContext"]["path"] == "/test/items/1"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from pathlib import Path
 
@@ -323,3 +324,92 @@ def test_a_mapping_update_keeps_the_checkpoint(aws, table, recorder, pollers):
     assert p.wait_idle(20)
     names = [r["dynamodb"]["NewImage"]["name"]["S"] for b in _batches(out) for r in b]
     assert names == ["one", "two", "three"]  # nothing delivered twice
+
+
+def _bucket_writable_by(aws, role_arn: str) -> str:
+    """A bucket only ``role_arn`` may write (the audit module's failure bucket policy)."""
+    name = f"on-failure-{next(_tables)}"
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    deny = {
+        "Sid": "DenyObjectWritesByOthers",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [role_arn]}},
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    return name
+
+
+@pytest.fixture
+def failure_bucket(aws):
+    return _bucket_writable_by(aws, "arn:aws:iam::123456789012:role/embedded-test")
+
+
+def test_an_s3_destination_gets_the_whole_batch_under_lambdas_key_layout(
+    aws, table, recorder, failure_bucket, pollers
+):
+    table_name, stream_arn = table
+    function, out = recorder
+    for name in ("a", "b-poison", "c"):
+        _put(aws, table_name, name, name)
+    uuid = _map(
+        aws,
+        function,
+        stream_arn,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{failure_bucket}"}},
+    )
+    p = pollers()
+    assert p.wait_idle(30)
+    s3 = aws("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=failure_bucket).get("Contents", [])]
+    assert len(keys) == 1, keys
+    shard = p.pollers()[0].shard_id
+    assert re.fullmatch(
+        rf"aws/lambda/{uuid}/{re.escape(shard)}/\d{{4}}/\d{{2}}/\d{{2}}/"
+        r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}",
+        keys[0],
+    ), keys[0]
+    body = json.loads(s3.get_object(Bucket=failure_bucket, Key=keys[0])["Body"].read())
+    assert set(body) == {
+        "requestContext",
+        "responseContext",
+        "version",
+        "timestamp",
+        "DDBStreamBatchInfo",
+        "payload",
+    }
+    assert isinstance(body["payload"], str)  # an escaped JSON string, as AWS documents
+    delivered = [
+        batch
+        for batch in _batches(out)
+        if [r["dynamodb"]["NewImage"]["name"]["S"] for r in batch] == ["b-poison"]
+    ]
+    assert json.loads(body["payload"]) == {"Records": delivered[-1]}
+    assert body["DDBStreamBatchInfo"]["batchSize"] == 1
+    stats = p.pollers()[0].stats
+    assert (stats.delivered, stats.failed_to_destination, stats.destination_failures) == (2, 1, 0)
+
+
+def test_a_destination_bucket_that_refuses_the_role_counts_a_delivery_failure(aws, table, recorder, pollers):
+    """Lambda writes with the function's role: a bucket admitting another role refuses it (as on AWS)."""
+    table_name, stream_arn = table
+    function, _ = recorder
+    name = _bucket_writable_by(aws, "arn:aws:iam::123456789012:role/someone-else")
+    s3 = aws("s3")
+    _put(aws, table_name, "x-poison", "x-poison")
+    _map(
+        aws,
+        function,
+        stream_arn,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{name}"}},
+    )
+    p = pollers()
+    assert p.wait_idle(30)
+    assert s3.list_objects_v2(Bucket=name).get("KeyCount", 0) == 0
+    assert p.pollers()[0].stats.destination_failures == 1
