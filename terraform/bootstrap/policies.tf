@@ -22,6 +22,8 @@ locals {
           "arn:${local.partition}:cloudwatch:${local.home_region[s]}:${local.account_id}:alarm:TargetTracking-table/${var.project}-${s}-*",
           "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.project}-${s}-*",
           "arn:${local.partition}:ssm:${local.home_region[s]}:${local.account_id}:parameter/${var.project}/${s}/*",
+          # The cursor key (<project>-<stage>/cursor-key plus Secrets Manager's random suffix).
+          "arn:${local.partition}:secretsmanager:${local.home_region[s]}:${local.account_id}:secret:${var.project}-${s}/*",
           "arn:${local.partition}:logs:${local.home_region[s]}:${local.account_id}:log-group:/aws/lambda/${var.project}-${s}-*",
           "arn:${local.partition}:logs:${local.home_region[s]}:${local.account_id}:log-group:/aws/apigateway/${var.project}-${s}/*",
           "arn:${local.partition}:logs:${local.home_region[s]}:${local.account_id}:log-group:/aws/kinesisfirehose/${var.project}-${s}-*",
@@ -34,6 +36,7 @@ locals {
       keys        = "arn:${local.partition}:kms:${local.home_region[s]}:${local.account_id}:key/*"
       aliases     = ["arn:${local.partition}:kms:${local.home_region[s]}:${local.account_id}:alias/${var.project}-${s}", "arn:${local.partition}:kms:${local.home_region[s]}:${local.account_id}:alias/${var.project}-${s}-*"]
       apis        = "arn:${local.partition}:apigateway:${local.home_region[s]}::/*"
+      usage_plans = "arn:${local.partition}:apigateway:${local.home_region[s]}::/usageplans/*"
       tagged_this = { StringEqualsIfExists = { "aws:ResourceTag/Stage" = s } }
     }
   }
@@ -73,6 +76,7 @@ locals {
             "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
             "sqs:GetQueueAttributes", "sqs:ListQueueTags",
             "ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource",
+            "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
           ]
           Resource = concat(x.named, [x.roles])
         },
@@ -131,7 +135,7 @@ locals {
           # Whatever the stage's resources need (create, change, destroy), on those resources only.
           Sid      = "StageResources"
           Effect   = "Allow"
-          Action   = ["cloudwatch:*", "dynamodb:*", "events:*", "firehose:*", "lambda:*", "logs:*", "s3:*", "sns:*", "sqs:*", "ssm:*"]
+          Action   = ["cloudwatch:*", "dynamodb:*", "events:*", "firehose:*", "lambda:*", "logs:*", "s3:*", "secretsmanager:*", "sns:*", "sqs:*", "ssm:*"]
           Resource = concat(x.named, [x.objects])
         },
         {
@@ -153,6 +157,8 @@ locals {
           Action = [
             "acm:DescribeCertificate", "kms:ListAliases", "lambda:ListEventSourceMappings", "logs:DescribeLogGroups",
             "ssm:DescribeParameters",
+            # The cursor key's first value comes from an ephemeral random password (never in state).
+            "secretsmanager:GetRandomPassword",
           ]
           Resource = "*"
         },
@@ -228,9 +234,12 @@ locals {
             "lambda:InvokeFunction", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
             "s3:ListBucketMultipartUploads", "s3:PutObject", "sns:Publish", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
             "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage", "ssm:GetParameter", "ssm:GetParameters",
+            "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
           ]
           Resource = concat(x.named, [x.objects])
         },
+        # GET /usage reads its partner's usage plan and usage (ids unknown here: any plan, read only).
+        { Sid = "UsagePlansRead", Effect = "Allow", Action = "apigateway:GET", Resource = x.usage_plans },
         {
           Sid       = "StageKeys"
           Effect    = "Allow"

@@ -16,14 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_heartbeat_is_written_under_the_canary_key_with_a_ttl(aws: Any) -> None:
     before = time.time()
     result = load_handler("audit_canary")({"time": "2026-11-25T12:00:00Z"}, FakeContext())
+    after = time.time()
     items = aws.scan(TableName=TABLE)["Items"]
     assert len(items) == 1
     (heartbeat,) = items
     assert heartbeat["PK"] == {"S": "CANARY"}
     assert heartbeat["SK"] == {"S": f"HEARTBEAT#{result['heartbeatId']}"}
     assert heartbeat["entity"] == {"S": "canary"}
-    assert before * 1000 <= int(heartbeat["writtenAt"]["N"]) <= time.time() * 1000
-    assert 23 * 3600 < int(heartbeat["expiresAt"]["N"]) - before <= 24 * 3600 + 1
+    assert before * 1000 <= int(heartbeat["writtenAt"]["N"]) <= after * 1000
+    # A day after it was written (bounded by the call, however long a loaded machine made it).
+    assert int(before) + 24 * 3600 <= int(heartbeat["expiresAt"]["N"]) <= after + 24 * 3600 + 1
     load_handler("audit_canary")({}, FakeContext())
     assert len(aws.scan(TableName=TABLE)["Items"]) == 2  # one item per run, never overwritten
 

@@ -66,25 +66,30 @@ def _init(directory: Path, data_dir: Path) -> tf.Terraform:
     return runner
 
 
-def _without_ephemeral_resources(root: Path) -> None:
-    """Terraform 1.11's mock providers have no ephemeral resources (hashicorp/terraform#38608): in this
-    private copy only, the cursor secret's first value is a fixed string instead of Secrets Manager's
-    random password. The real module is planned and applied against moto (test_plan.py, test_apply.py)."""
-    secret = root / "modules" / "secret" / "main.tf"
-    text = re.sub(r'\nephemeral "[a-z_]+" "initial" \{\n.*?\n\}\n', "\n", secret.read_text(), flags=re.DOTALL)
-    generated = "ephemeral.aws_secretsmanager_random_password.initial.random_password"
-    text = text.replace(generated, '"mock-cursor-key"')
-    assert "ephemeral." not in text, "modules/secret has another ephemeral resource: extend this stand-in"
-    secret.write_text(text)
+# Terraform's mock providers refuse every ephemeral resource type at validation, even one that is
+# never opened ("The provider mocking mechanism does not yet support ephemeral resource types", up to
+# Terraform 1.11 at least). The cursor key's module writes its first value from Secrets Manager's
+# ephemeral random password, so in this private copy only, that one value becomes a literal; every
+# resource of the module is still planned. The real module is applied to moto by test_apply.py.
+EPHEMERAL_VALUE = re.compile(r'ephemeral "aws_secretsmanager_random_password" "initial" \{.*?\n\}\n', re.S)
+
+
+def _mockable_secret_module(main_tf: Path) -> None:
+    text = main_tf.read_text()
+    mocked = EPHEMERAL_VALUE.sub("", text).replace(
+        "ephemeral.aws_secretsmanager_random_password.initial.random_password", '"mocked-initial-value"'
+    )
+    assert 'ephemeral "' not in mocked and mocked != text, "the secret module changed: update this double"
+    main_tf.write_text(mocked)
 
 
 @functools.cache
 def _root() -> tf.Terraform:
     root = tf.private_root(session_dir() / "tftest")
+    _mockable_secret_module(root / "modules" / "secret" / "main.tf")
     local = json.loads((root / "stages" / "local.json").read_text())
     for name, change in REFUSED_STAGES.items():
         (root / "stages" / f"{name}.json").write_text(json.dumps(change(local)))
-    _without_ephemeral_resources(root)
     for name, (base, change) in VARIANTS.items():
         settings = json.loads((root / "stages" / f"{base}.json").read_text())
         (root / "stages" / f"{name}.json").write_text(json.dumps(change(settings)))

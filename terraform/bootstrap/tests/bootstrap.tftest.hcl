@@ -26,6 +26,7 @@ variables {
     aws_kms                        = "kms"
     aws_lambda                     = "lambda"
     aws_s3                         = "s3"
+    aws_secretsmanager             = "secretsmanager"
     aws_sns                        = "sns"
     aws_sqs                        = "sqs"
     aws_ssm                        = "ssm"
