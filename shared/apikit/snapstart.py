@@ -8,7 +8,8 @@ them. The layer registers, through the runtime's ``snapshot_restore_py`` (Lambda
 - after restore: a fresh ``random`` state (otherwise every copy draws the same retry jitter, and
   their retries stay in lockstep); a fresh botocore session and clients (no connection or
   credentials taken at snapshot time), keeping the loaded service models; the cursor key cache
-  (read again from Secrets Manager, so a rotation reaches every copy). ``uuid.uuid4`` and ``secrets``
+  (read again from Secrets Manager, so a rotation reaches every copy); GET /usage's cache and call
+  budget (apikit.usage). ``uuid.uuid4`` and ``secrets``
   read the OS's random source on each call and need nothing.
 - before the snapshot: the service models of the clients the imported modules use, so a restored
   environment does not parse them again.

@@ -71,12 +71,13 @@ SNAPSHOT = """
     with mock_aws():
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
         secrets.create_secret(Name="test-cursor", SecretString="k1")
-        from apikit import clients, cursor, items  # noqa: F401 - their import registers hooks
+        from apikit import clients, cursor, items, usage  # noqa: F401 - their import registers hooks
         for func, args, kwargs in runtime.get_before_snapshot():
             func(*args, **kwargs)
         snapshot_client = clients.client("dynamodb")
         snapshot_loader = clients._session().get_component("data_loader")
         cursor._keys.current()  # the key cached before the snapshot
+        usage._cached(("plan", "p1"), 300, lambda: "before")  # a usage answer cached before it
         secrets.put_secret_value(SecretId="test-cursor", SecretString="k2")  # a rotation
 
         state = random.getstate()  # in the snapshot's memory
@@ -93,6 +94,7 @@ SNAPSHOT = """
                     "new_client": clients.client("dynamodb") is not snapshot_client,
                     "same_loader": clients._session().get_component("data_loader") is snapshot_loader,
                     "key": cursor._keys.current().secret.decode(),
+                    "plan": usage._cached(("plan", "p1"), 300, lambda: "after"),
                 }).encode())
                 os._exit(0)
             os.close(write)
@@ -117,7 +119,7 @@ def test_without_the_hooks_restored_copies_would_share_random_state_clients_and_
     """The failure the hooks exist for: copies of one snapshot draw the same numbers."""
     copies = _snapshot(restore=False)["copies"]
     assert copies[0]["draws"] == copies[1]["draws"]
-    assert not copies[0]["new_client"] and copies[0]["key"] == "k1"
+    assert not copies[0]["new_client"] and copies[0]["key"] == "k1" and copies[0]["plan"] == "before"
 
 
 def test_restored_copies_reseed_random_renew_clients_and_reread_the_cursor_key() -> None:
@@ -127,4 +129,6 @@ def test_restored_copies_reseed_random_renew_clients_and_reread_the_cursor_key()
     assert first["new_client"] and second["new_client"], "no connection or credentials from the snapshot"
     assert first["same_loader"], "the service models parsed before the snapshot are kept"
     assert first["key"] == second["key"] == "k2", "the cursor key is read again after a restore"
-    assert out["preloaded"] == ["dynamodb", "secretsmanager"], "imported modules' clients are preloaded"
+    assert first["plan"] == second["plan"] == "after", "GET /usage's cache starts empty in every copy"
+    preloaded = ["apigateway", "dynamodb", "secretsmanager"]
+    assert out["preloaded"] == preloaded, "imported modules' clients are preloaded"
