@@ -485,6 +485,7 @@ run "the_api_caches_nothing" {
     throttle    = { rate_limit = 1000, burst_limit = 2000 }
     usage_plans = jsondecode(file("stages/prod.json")).usage_plans
     partners    = jsondecode(file("stages/prod.json")).partners
+    authorizer  = { function_name = "items-prod-authorizer", alias_name = "live", invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-authorizer:live/invocations", identity_source = "method.request.header.x-api-key" }
   }
 
   assert {

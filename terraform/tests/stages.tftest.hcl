@@ -119,3 +119,16 @@ run "slos_snapstart_and_tracing_follow_the_stage_file" {
     error_message = "Tracing ${local.stage.tracing.sdk}: environment ${jsonencode(local.tracing_environment)}, extra layers ${jsonencode(local.tracing_layer_arns)}."
   }
 }
+
+# docs/decisions/0008-caching.md: the stage's one cache is API Gateway's cache of the authorizer's
+# answer (the partner in its context), and it is keyed on the identity sources: with the API key among
+# them, an entry is one key's, so one partner's; without it, one partner's context would be served to
+# another's requests for the TTL.
+run "the_authorizer_cache_is_keyed_on_the_api_key" {
+  command = plan
+
+  assert {
+    condition     = contains([for s in split(",", module.functions.authorizer.identity_source) : trimspace(s)], "method.request.header.x-api-key")
+    error_message = "The authorizer's identity source (${module.functions.authorizer.identity_source}) must include method.request.header.x-api-key, the cache key of its answers."
+  }
+}
