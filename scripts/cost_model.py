@@ -9,8 +9,13 @@ domain's Route 53 and ACM are left out. How each line is estimated:
 
 - API Gateway: requests = requests_per_second x seconds in the month, at the tiered REST price.
 - Lambda: one invocation per request, split by `traffic.mix`; GB-seconds = invocations x duration_ms x
-  the manifest's memory. Stream consumers run once per batch (records per invocation: the writes
-  arriving in the mapping's batching window, at most its batch size, at least one). Functions with
+  the manifest's memory. The authorizer runs once per key and `api.authorizer_ttl_seconds` (API
+  Gateway caches its answer per key; every key of the stage file's partners counted as busy all
+  month), at most once per request, and reads its key record (0.5 read unit). A scheduled function
+  runs at its `rate(...)` or `cron(...)` (a 730-hour window), and each item it writes is audited like
+  a partner's (at the stated item size: an upper bound). Stream consumers run once per batch
+  (records per invocation: the writes arriving in the mapping's batching window, at most its batch
+  size, at least one). Functions with
   provisioned concurrency pay for it around the clock and their duration at the provisioned rate.
   SnapStart: the live version's snapshot cached all month, plus one restore per cold start
   (`cold_start_percent` of invocations).
@@ -41,7 +46,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +182,7 @@ def usage(stage: dict[str, Any], manifests: dict[str, dict[str, Any]]) -> Usage:
             elif action in WRITES:
                 u.written += n * (WRITES[action] or page)
         u.response_bytes += n * ((page if pages else 1) * size + 300)
+    _unrouted(stage, manifests, u)
     writes_per_s = u.written / MONTH_S
     for name, m in manifests.items():
         stream = m.get("events", {}).get("dynamodb_stream")
@@ -185,6 +193,47 @@ def usage(stage: dict[str, Any], manifests: dict[str, dict[str, Any]]) -> Usage:
     seconds = traffic["duration_ms"] / 1000
     u.gb_s = {k: n * seconds * manifests[k]["memory_size"] / 1024 for k, n in u.invocations.items()}
     return u
+
+
+def _unrouted(stage: dict[str, Any], manifests: dict[str, dict[str, Any]], u: Usage) -> None:
+    """The authorizer's and scheduled functions' invocations, reads and writes."""
+    for name, m in manifests.items():
+        if "authorizer" in m:
+            n = _authorizer_calls(stage, u.requests)
+            u.invocations[name] = n
+            u.table_rru += n * 0.5 * sum(1 for a, _ in _table_actions(m) if a == "dynamodb:GetItem")
+        schedule = m.get("events", {}).get("schedule")
+        if schedule:
+            n = scheduled_runs(schedule)
+            u.invocations[name] = n
+            u.written += n * sum(WRITES[a] for a, _ in _table_actions(m) if WRITES.get(a))
+
+
+def _authorizer_calls(stage: dict[str, Any], requests: float) -> float:
+    """Authorizer invocations: one per key per TTL (its answers are cached per key), at most one per
+    request; every request when the stage caches nothing (TTL 0)."""
+    keys = sum(len(p.get("keys", {})) for p in stage.get("partners", {}).values())
+    ttl = stage.get("api", {}).get("authorizer_ttl_seconds", 0)
+    return requests if ttl <= 0 else min(requests, keys * MONTH_S / ttl)
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+
+
+def scheduled_runs(expression: str) -> float:
+    """Runs of an EventBridge schedule expression in a 730-hour month."""
+    rate = _RATE.match(expression)
+    if rate:
+        unit = {"minute": 60, "hour": 3600, "day": 86400}[rate.group(2).rstrip("s")]
+        return MONTH_S / (int(rate.group(1)) * unit)
+    if expression.startswith("cron(") and expression.endswith(")"):
+        from pyawscron import AWSCron  # only for cron schedules
+
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        end = start + timedelta(seconds=MONTH_S)
+        runs = AWSCron.get_all_schedule_bw_dates(start, end, expression[5:-1])
+        return float(sum(1 for run in runs if run < end))
+    raise ValueError(f"unknown schedule expression {expression!r}")
 
 
 def _lambda(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import cost
+from scripts import cost, cost_model
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = 730 * 3600
@@ -169,6 +169,56 @@ def test_slos_add_their_window_and_composite_alarms() -> None:
     assert math.isclose(
         _lines(_stage(slo=slo))["CloudWatch: alarms and the dashboard"], (18 + 24) * 0.1 + 6 * 0.5 + 3.0
     )
+
+
+def test_the_authorizer_runs_once_per_key_and_ttl_and_a_schedule_at_its_rate() -> None:
+    manifests = {
+        **MANIFESTS,
+        "auth": {
+            "memory_size": 256,
+            "authorizer": {"identity_source": "method.request.header.x-api-key"},
+            "permissions": [{"actions": ["dynamodb:GetItem"], "resource": "table"}],
+        },
+        "tick": {
+            "memory_size": 128,
+            "events": {"schedule": "rate(1 hour)"},
+            "permissions": [{"actions": ["dynamodb:PutItem"], "resource": "table"}],
+        },
+    }
+    partners = {
+        "a": {"keys": {"primary": "read-write", "reader": "read-only"}},
+        "b": {"keys": {"primary": "x"}},
+    }
+    stage = _stage(partners=partners, api={"authorizer_ttl_seconds": 300})
+    got = {f"{x.service}: {x.what}": x.usd for x in cost.estimate(stage, manifests, PRICES, indexes=1)}
+    half = MONTH / 2
+    auth = 3 * MONTH / 300  # three keys, each answer cached 300 s: 26,280 calls for 2,628,000 requests
+    ticks = 730  # hourly
+    written = half + ticks  # the stream consumer still gets one record per call
+    assert math.isclose(got["Lambda: invocations"], (half + half + auth + ticks + written) / 1e6 * 0.5)
+    duration = (half * 0.5 + auth * 0.25 + ticks * 0.125 + written * 1.0) * 0.1 * 0.00002
+    assert math.isclose(got["Lambda: duration (x86_64)"], duration)
+    # get's item reads and one key record per authorizer call; the tick's writes are audited too.
+    assert math.isclose(got["DynamoDB: read request units"], (half + auth) * 0.5 / 1e6 * 0.25)
+    assert math.isclose(got["DynamoDB: write request units"], written * 2 / 1e6 * 1.25)
+
+    uncached = _stage(partners=partners, api={"authorizer_ttl_seconds": 0})
+    got = {f"{x.service}: {x.what}": x.usd for x in cost.estimate(uncached, manifests, PRICES, indexes=1)}
+    assert math.isclose(got["DynamoDB: read request units"], (half + MONTH) * 0.5 / 1e6 * 0.25)
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("rate(5 minutes)", 8760),
+        ("rate(1 day)", 730 / 24),
+        ("cron(0 * * * ? *)", 730),
+        ("cron(0 12 * * ? *)", 30),
+    ],
+)
+def test_schedules_run_at_their_rate_in_a_730_hour_month(expression: str, runs: float) -> None:
+    # cron: the window is 2026-01-01 00:00 to 01-31 10:00 UTC (30 noons).
+    assert math.isclose(cost_model.scheduled_runs(expression), runs)
 
 
 @pytest.mark.parametrize(
