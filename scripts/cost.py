@@ -15,7 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scripts.cost_model import ROOT, Line, estimate, load_manifests
+from scripts.cost_model import Line, estimate
+from scripts.cost_usage import ROOT, load_manifests
 
 STAGES_DIR = ROOT / "terraform" / "stages"
 PRICES = Path(__file__).resolve().parent / "prices.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import cost, cost_model
+from scripts import cost, cost_usage
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = 730 * 3600
@@ -218,7 +218,7 @@ def test_the_authorizer_runs_once_per_key_and_ttl_and_a_schedule_at_its_rate() -
 )
 def test_schedules_run_at_their_rate_in_a_730_hour_month(expression: str, runs: float) -> None:
     # cron: the window is 2026-01-01 00:00 to 01-31 10:00 UTC (30 noons).
-    assert math.isclose(cost_model.scheduled_runs(expression), runs)
+    assert math.isclose(cost_usage.scheduled_runs(expression), runs)
 
 
 @pytest.mark.parametrize(
