@@ -262,17 +262,8 @@ module "alarms" {
   table_name            = module.table.name
   delivery_stream_name  = module.audit.delivery_stream_name
   dlq_names             = module.functions.dlq_names
-  stream_mapping_uuids = {
-    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
-  }
-  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
-  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
-  canary = {
-    namespace      = local.name_prefix
-    metric         = "CanaryAuditDelivered"
-    dimensions     = { service = var.project }
-    window_minutes = local.stage.audit.canary_alarm_minutes
-  }
+  stream_mapping_uuids  = local.stream_mapping_uuids
+  canary                = merge(local.canary_metric, { window_minutes = local.stage.audit.canary_alarm_minutes })
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods
@@ -309,6 +300,8 @@ module "dashboard" {
   function_names        = { for k, f in module.functions.functions : k => f.function_name }
   provisioned_aliases   = module.functions.provisioned_aliases
   stream_function_names = module.functions.stream_function_names
+  stream_mapping_uuids  = local.stream_mapping_uuids
+  canary                = local.canary_metric
   table_name            = module.table.name
   index_names           = [for g in local.table_spec.global_secondary_indexes : g.name]
   delivery_stream_name  = module.audit.delivery_stream_name
@@ -319,6 +312,16 @@ module "dashboard" {
 }
 
 locals {
+  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
+  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
+  canary_metric = {
+    namespace  = local.name_prefix
+    metric     = "CanaryAuditDelivered"
+    dimensions = { service = var.project }
+  }
+  stream_mapping_uuids = {
+    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
+  }
   # Every dead-letter queue (name => URL) and every alarm of the stage: what the dashboard shows and
   # what docs/operations.md's runbook must cover (terraform/tests/stages.tftest.hcl checks both).
   dlq_urls    = module.functions.dlq_urls

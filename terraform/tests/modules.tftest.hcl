@@ -263,6 +263,8 @@ run "the_dashboard_shows_every_alarm_route_function_and_queue" {
     function_names        = { get_item = "items-prod-get_item", create_item = "items-prod-create_item", audit_stream = "items-prod-audit_stream" }
     provisioned_aliases   = { "items-prod-get_item" = "live" }
     stream_function_names = ["items-prod-audit_stream"]
+    stream_mapping_uuids  = { "items-prod-audit_stream" = "6d9d3b8e-0000-4000-8000-000000000001" }
+    canary                = { namespace = "items-prod", metric = "CanaryAuditDelivered", dimensions = { service = "items" } }
     table_name            = "items-prod-items"
     index_names           = ["GSI1"]
     delivery_stream_name  = "items-prod-audit"
@@ -283,10 +285,10 @@ run "the_dashboard_shows_every_alarm_route_function_and_queue" {
   }
   assert {
     condition = alltrue([
-      for needle in ["GET /items/{id}", "POST /items", "items-prod-create_item", "items-prod-get_item:live", "GSI1", "items-prod-webhooks-dlq", "items-prod-webhooks", "items-prod-audit_stream"] :
+      for needle in ["GET /items/{id}", "POST /items", "items-prod-create_item", "items-prod-get_item:live", "GSI1", "items-prod-webhooks-dlq", "items-prod-webhooks", "items-prod-audit_stream", "6d9d3b8e-0000-4000-8000-000000000001", "CanaryAuditDelivered"] :
       strcontains(aws_cloudwatch_dashboard.this.dashboard_body, jsonencode(needle))
     ])
-    error_message = "Routes, functions, provisioned aliases, indexes, queues and topics each have their lines."
+    error_message = "Routes, functions, provisioned aliases, indexes, queues, topics, stream mappings and the canary each have their lines."
   }
   assert {
     condition = length(distinct([

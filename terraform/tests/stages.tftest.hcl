@@ -6,6 +6,16 @@ mock_provider "aws" {
   source = "./tests/mocks"
 }
 
+# A mapping's UUID is known only after apply, and the dashboard graphs by it: a fixed one at plan time
+# lets the dashboard's body be read here.
+override_resource {
+  target          = module.functions.aws_lambda_event_source_mapping.dynamodb_stream
+  override_during = plan
+  values = {
+    uuid = "6d9d3b8e-0000-4000-8000-000000000001"
+  }
+}
+
 run "stage_plans_from_its_settings" {
   command = plan
 
@@ -78,6 +88,10 @@ run "every_alarm_has_a_runbook_entry_and_a_dashboard_widget" {
       [for k, f in module.functions.functions : strcontains(module.dashboard.body, jsonencode(f.function_name))],
     ))
     error_message = "Every route and every function is graphed on the dashboard."
+  }
+  assert {
+    condition     = alltrue([for f, uuid in local.stream_mapping_uuids : strcontains(module.dashboard.body, jsonencode(uuid))]) && strcontains(module.dashboard.body, jsonencode(local.canary_metric.metric))
+    error_message = "Every stream mapping's parked and dropped records, and the audit canary's heartbeats, are graphed."
   }
   assert {
     condition     = length(local.alarm_names) == length(distinct(local.alarm_names)) && length(local.alarm_names) > 0

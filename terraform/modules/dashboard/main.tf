@@ -102,6 +102,14 @@ locals {
       widgets = [
         for w in [
           ["Stream iterator age (ms, max)", [for f in var.stream_function_names : ["AWS/Lambda", "IteratorAge", "FunctionName", f, { stat = "Maximum", label = f }]]],
+          ["Stream batches parked in the failure bucket / dropped", concat(
+            [for f, uuid in var.stream_mapping_uuids : ["AWS/Lambda", "OnFailureDestinationDeliveredEventCount", "EventSourceMappingUUID", uuid, { stat = "Sum", label = "${f} parked" }]],
+            [for f, uuid in var.stream_mapping_uuids : ["AWS/Lambda", "DroppedEventCount", "EventSourceMappingUUID", uuid, { stat = "Sum", label = "${f} dropped" }]],
+            [for f in var.stream_function_names : ["AWS/Lambda", "DestinationDeliveryFailures", "FunctionName", f, { stat = "Sum", label = "${f} not parked (destination failed)" }]],
+          )],
+          ["Audit canary heartbeats that reached Firehose", var.canary == null ? [] : [
+            concat([var.canary.namespace, var.canary.metric], flatten([for k, v in var.canary.dimensions : [k, v]]), [{ stat = "Sum", label = "heartbeats" }]),
+          ]],
           ["Firehose records in / delivered to S3", [
             concat(["AWS/Firehose", "IncomingRecords"], local.firehose, [{ stat = "Sum", label = "incoming" }]),
             concat(["AWS/Firehose", "DeliveryToS3.Records"], local.firehose, [{ stat = "Sum", label = "delivered" }]),

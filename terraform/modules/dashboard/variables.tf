@@ -35,6 +35,22 @@ variable "stream_function_names" {
   default     = []
 }
 
+variable "stream_mapping_uuids" {
+  description = "Event source mapping UUID of each stream consumer, by function name (OnFailureDestinationDeliveredEventCount and DroppedEventCount carry EventSourceMappingUUID)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "canary" {
+  description = "The audit canary's custom metric (namespace, metric, dimensions): heartbeats whose audit record reached Firehose. null: no canary graph."
+  type = object({
+    namespace  = string
+    metric     = string
+    dimensions = map(string)
+  })
+  default = null
+}
+
 variable "table_name" {
   description = "DynamoDB table name."
   type        = string
