@@ -479,7 +479,7 @@ run "the_api_caches_nothing" {
     routes      = { get_item = { method = "GET", path = "/items/{id}" }, list_items = { method = "GET", path = "/items" } }
     targets = {
       for k in ["get_item", "list_items"] : k => {
-        function_name = "items-prod-${k}", alias_name = "live"
+        function_name = "items-prod-${k}", alias_name = "live", timeout = 10
         invoke_arn    = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-${k}:live/invocations"
       }
     }
