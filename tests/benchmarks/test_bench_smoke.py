@@ -20,6 +20,7 @@ IDS = (
     "make_run",
     "sizes",
     "save_to_served",
+    "tracing_cost",
 )
 
 
