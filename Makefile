@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan openapi contract
 
 .DEFAULT_GOAL := help
 
@@ -68,3 +68,11 @@ precommit: venv
 plan:
 	@test -n "$(STAGE)" || { echo "usage: make plan STAGE=<dev|staging|prod>"; exit 2; }
 	scripts/deploy.sh --plan-only $(STAGE)
+
+## openapi: regenerate functions/openapi/openapi.json from the manifests and schemas (commit the result)
+openapi: venv
+	$(PY) scripts/openapi.py
+
+## contract: a longer schemathesis campaign against the embedded stack (CONTRACT_SCALE=10, about 15 min)
+contract: venv
+	CONTRACT_SCALE=$${CONTRACT_SCALE:-10} $(PY) -m pytest tests/e2e/test_contract.py $(PYTEST_ARGS)
