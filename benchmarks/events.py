@@ -9,7 +9,6 @@ from embedded_stack.apigateway import rest_proxy_event
 
 PARTNER = "bench-partner"
 DOMAIN = "bench.execute-api.us-east-1.amazonaws.com"
-RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def rest_event(
@@ -48,7 +47,7 @@ def rest_event(
         protocol="HTTP/1.1",
         request_id=request_id,
         extended_request_id=request_id,
-        received_at=RECEIVED_AT,
+        received_at=datetime.now(UTC),  # the worker restamps requestTimeEpoch per invocation
         source_ip="127.0.0.1",
         user_agent="benchmarks",
         api_key="bench-key-value",

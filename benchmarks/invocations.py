@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from benchmarks.backend import Backend
+from benchmarks.capacity import of_calls as capacity_of
 from benchmarks.events import new_item, rest_event
 from benchmarks.harness import SEED, Entry, run_worker
 from benchmarks.sandbox import Log, Sandbox
@@ -112,43 +113,71 @@ def _writes(counts: dict[str, int]) -> int:
     return sum(counts.get(op, 0) for op in WRITE_OPERATIONS)
 
 
+# POST /batch's modes (docs/api.md#batches): what each request carries besides its items.
+BATCH_MODES: dict[str, dict[str, Any]] = {
+    "server ids": {},
+    "client ids": {"ids": True},
+    "atomic": {"atomic": True},
+    "Idempotency-Key": {"key": True},
+}
+BASELINE_WRITE_CALLS = 40  # the measurement before issue 11: 1,000 items, server ids, BatchWriteItem only
+
+
+def _batch_events(mode: str, partner: str, requests: int, per_request: int) -> list[dict[str, Any]]:
+    options = BATCH_MODES.get(mode, {})
+    events = []
+    for r in range(requests):
+        items = [new_item(f"calls-{r}", i) for i in range(per_request)]
+        if options.get("ids"):
+            items = [{**item, "id": f"{partner}-{r}-{i}"} for i, item in enumerate(items)]
+        body: dict[str, Any] = {"items": items, **({"atomic": True} if options.get("atomic") else {})}
+        headers = {"Idempotency-Key": f"{partner}-{r}"} if options.get("key") else None
+        events.append(rest_event("POST", "/batch", "/batch", partner=partner, body=body, headers=headers))
+    return events
+
+
 def dynamodb_calls(
     sandbox: Sandbox, backend: Backend, entry: Entry, *, requests: int, per_request: int, log: Log
 ) -> dict[str, Any]:
-    """DynamoDB calls for requests x per_request items through POST /batch, ours vs seed-style."""
+    """DynamoDB calls and write capacity for requests x per_request items through POST /batch, in each
+    of its modes, vs seed-style (one PutItem per item). Capacity from item sizes (benchmarks/capacity.py)."""
     total = requests * per_request
     target = math.ceil(total / 25)
-    results = {}
-    for who, handler_entry, partner in ((entry.name, entry, "bench-calls"), ("seed-style", SEED, None)):
-        events = [
-            rest_event("POST", "/batch", "/batch", partner=partner or "bench-seed",
-                       body={"items": [new_item(f"calls-{r}", i) for i in range(per_request)]})
-            for r in range(requests)
-        ]  # fmt: skip
+    rows = []
+    runs = [(mode, entry, f"bench-calls-{n}") for n, mode in enumerate(BATCH_MODES)]
+    for mode, handler_entry, partner in [*runs, ("seed-style", SEED, "bench-seed")]:
+        events = _batch_events(mode, partner, requests, per_request)
         result = run_worker(sandbox, handler_entry, "calls", env=backend.env, events=events)
-        calls, attempts = result["dynamodb"]["calls"], result["dynamodb"]["attempts"]
-        written = backend.count_items(partner) if partner else None
-        results[who] = {
+        dynamo = result["dynamodb"]
+        calls, attempts = dynamo["calls"], dynamo["attempts"]
+        ours = handler_entry is entry
+        written = backend.count_items(partner) if ours else None
+        if ours and written != total:
+            raise RuntimeError(f"{entry.name} ({mode}) left {written} items in the table, not {total}")
+        capacity = capacity_of(dynamo["writes"], backend.get_item)
+        row = {
+            "name": entry.name if ours else "seed-style",
+            "mode": mode,
             "writes": _writes(calls),
+            "calls": sum(calls.values()),
             "calls_by_operation": calls,
             "retries": sum(attempts.values()) - sum(calls.values()),
             "statuses": sorted(set(result["statuses"])),
+            "items": total,
             "items_in_table": written,
+            **capacity,
+            "met": (_writes(calls) <= target) if mode == "server ids" else None,
         }
-        log(f"  {who}: {_writes(calls)} write calls for {total} items {calls}")
-    ours = results[entry.name]
-    if ours["items_in_table"] != total:
-        raise RuntimeError(f"{entry.name} left {ours['items_in_table']} items in the table, not {total}")
-    rows = [
-        {"name": name, **data, "items": total,
-         "met": (data["writes"] <= target) if name == entry.name else None}
-        for name, data in results.items()
-    ]  # fmt: skip
+        rows.append(row)
+        log(f"  {row['name']} [{mode}]: {row['writes']} write calls, {capacity['table_wcu']} table WCU "
+            f"(+{capacity['index_wcu']} GSI1) for {total} items {calls}")  # fmt: skip
     return {
         "id": "dynamodb_calls",
-        "title": f"DynamoDB write calls for {total} items via POST /batch ({requests} x {per_request})",
+        "title": f"DynamoDB calls and write capacity for {total} items via POST /batch "
+        f"({requests} x {per_request}), per mode",
         "status": "ok",
         "unit": "calls",
-        "target": f"<= {target} write calls (retries counted apart)",
+        "target": f"server ids <= {target} write calls (retries counted apart)",
+        "baseline_write_calls": BASELINE_WRITE_CALLS * total // 1000,
         "rows": rows,
     }

@@ -36,17 +36,23 @@ def _ms(start_ns: int) -> float:
 
 def _invoke(module: Any, spec: dict[str, Any], event: dict[str, Any]) -> tuple[float, int]:
     context = Context(spec["function_name"], spec.get("timeout_s", 29.0))
+    if isinstance(event.get("requestContext"), dict):  # received now, as API Gateway stamps each request
+        event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000)
     start = time.perf_counter_ns()
     response = module.handler(event, context)
     elapsed = _ms(start)
     return elapsed, int(response.get("statusCode", 0)) if isinstance(response, dict) else 0
 
 
-def _count_calls() -> dict[str, dict[str, int]]:
-    """Count DynamoDB API calls and HTTP attempts of every client created from now on."""
+WRITES = ("PutItem", "BatchWriteItem", "TransactWriteItems", "UpdateItem", "DeleteItem")
+
+
+def _count_calls() -> dict[str, Any]:
+    """Count DynamoDB API calls and HTTP attempts of every client created from now on, and keep what
+    each write call sent (its write capacity is computed from the items, benchmarks/capacity.py)."""
     import botocore.client  # noqa: PLC0415 - only after sys.path points at the runtime
 
-    counts: dict[str, dict[str, int]] = {"calls": {}, "attempts": {}}
+    counts: dict[str, Any] = {"calls": {}, "attempts": {}, "writes": []}
     original = botocore.client.ClientCreator.create_client
 
     def record(kind: str) -> Any:
@@ -56,10 +62,15 @@ def _count_calls() -> dict[str, dict[str, int]]:
 
         return hook
 
+    def keep_write(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in WRITES:  # the JSON body as sent: wire format, whatever SDK layer built it
+            counts["writes"].append({"op": model.name, "params": json.loads(params["body"])})
+
     def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = original(self, *args, **kwargs)
         client.meta.events.register("before-call.dynamodb", record("calls"))
         client.meta.events.register("before-send.dynamodb", record("attempts"))
+        client.meta.events.register("before-call.dynamodb", keep_write)
         return client
 
     botocore.client.ClientCreator.create_client = create_client

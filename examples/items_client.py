@@ -8,8 +8,9 @@ Only ``requests`` and the standard library. What it shows (docs/api.md has the w
   across its retries, so a retry after a lost answer never creates a second item;
 - updates with ``If-Match`` (optimistic locking) and a re-read-and-retry on 412;
 - an iterator over every page of a list (``nextCursor`` until it is null);
-- batch creates with partial failures (207): ids are chosen before sending, the failures the server
-  says to retry are retried under the same ids, the others are returned to the caller.
+- batch creates with partial failures (207): one Idempotency-Key per batch, so that resending the
+  request finishes the items that failed for a retryable reason (never twice); final failures are
+  returned to the caller.
 
     client = ItemsClient(api_url, api_key)
     item = client.create_item({"userId": "u1", "name": "first"})
@@ -31,7 +32,7 @@ from typing import Any
 import requests
 
 RETRYABLE_STATUSES = frozenset({429, 503})
-RETRY_LATER = "not processed"  # the prefix of a 207 failure reason that asks for a retry
+RETRY_REASONS = frozenset({"throttled", "unknown"})  # 207 failures that the same request settles
 
 
 class ApiError(Exception):
@@ -51,7 +52,7 @@ class ApiError(Exception):
 
 @dataclass
 class BatchResult:
-    """A batch create: the ids written and the items that failed with the server's reason."""
+    """A batch create: the ids written, and the items that failed ({"index", "id", "reason"})."""
 
     written: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
@@ -196,29 +197,32 @@ class ItemsClient:
 
     # --- batches ------------------------------------------------------------------------------------
 
-    def batch_create(self, items: list[dict[str, Any]], retries: int = 3) -> BatchResult:
-        """Create up to 100 items; retry those the server reports "not processed".
+    def batch_create(
+        self, items: list[dict[str, Any]], idempotency_key: str | None = None, rounds: int = 4
+    ) -> BatchResult:
+        """Create up to 100 items; finish what failed for a reason worth retrying, never twice.
 
-        Every item gets its id here (a UUID unless it has one), so a retried item keeps its id and can
-        never be created twice. A 201 wrote all; a 207 lists each failure with its reason: "already
-        exists" is final (the caller decides), "not processed" is throughput, retried after a backoff.
-        A 400 (any invalid item: nothing written) raises.
+        The whole batch carries one Idempotency-Key. A 207 lists each failed item with its index and
+        reason: ``exists`` and ``invalid`` are final (returned to the caller); ``throttled`` and
+        ``unknown`` are settled by sending the same request again with the same key, which the server
+        resumes: it writes what was not written, under the ids its first answer gave. A 503 (nothing
+        written) and a 409 with Retry-After (the same key still in progress) are waited out. A 400
+        (any invalid item: nothing written) raises.
         """
-        result = BatchResult()
-        pending = [{**item, "id": item.get("id") or str(uuid.uuid4())} for item in items]
-        for attempt in range(retries + 1):
-            response = self._ok(self.request("POST", "/batch", json={"items": pending}), 201, 207)
-            body = response.json()
-            result.written += body["written"]
-            retry_ids = {f["id"] for f in body["failed"] if f["reason"].startswith(RETRY_LATER)}
-            result.failed += [f for f in body["failed"] if f["id"] not in retry_ids]
-            pending = [item for item in pending if item["id"] in retry_ids]
-            if not pending:
-                return result
-            if attempt < retries:
+        key = idempotency_key or str(uuid.uuid4())
+        body: dict[str, Any] = {}
+        for attempt in range(rounds):
+            response = self.request("POST", "/batch", json={"items": items}, headers={"Idempotency-Key": key})
+            in_progress = response.status_code == 409 and "Retry-After" in response.headers
+            if not in_progress:
+                body = self._ok(response, 201, 207).json()
+                if not any(f["reason"] in RETRY_REASONS for f in body["failed"]):
+                    break
+            if attempt < rounds - 1:
                 self.sleep(self.backoff_s(attempt, response))
-        result.failed += [{"id": item["id"], "reason": "not processed after retries"} for item in pending]
-        return result
+        if not body:
+            raise RuntimeError(f"batch {key} stayed in progress after {rounds} rounds")
+        return BatchResult(written=body["written"], failed=body["failed"])
 
     def batch_get(self, ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """Up to 100 items by id: (found, in request order; missing ids)."""

@@ -85,6 +85,17 @@ def _ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
+def _headers(names: list[str], base: dict[str, Any]) -> dict[str, Any]:
+    """Response headers by component name; ``Name?`` is that header where this answer may omit it."""
+    out: dict[str, Any] = {}
+    for name in names:
+        if name.endswith("?"):
+            out[name[:-1]] = {**base["headers"][name[:-1]], "required": False}
+        else:
+            out[name] = _ref("headers", name)
+    return out
+
+
 def _operation(
     name: str, manifest: dict[str, Any], base: dict[str, Any], titles: dict[str, str]
 ) -> dict[str, Any]:
@@ -110,9 +121,8 @@ def _operation(
     responses: dict[str, Any] = {}
     for status, answer in spec["responses"].items():
         out: dict[str, Any] = {"description": answer["description"]}
-        headers = answer.get("headers", [])
-        if headers:
-            out["headers"] = {h: _ref("headers", h) for h in headers}
+        if answer.get("headers"):
+            out["headers"] = _headers(answer["headers"], base)
         body = answer.get("body", None if status == "204" else "responses/error")
         if body is not None:
             schema = _ref("schemas", titles[body]) if isinstance(body, str) else body
@@ -138,7 +148,7 @@ def _response_components(base: dict[str, Any], titles: dict[str, str]) -> dict[s
     for name, answer in base["responses"].items():
         component: dict[str, Any] = {"description": answer["description"]}
         if answer.get("headers"):
-            component["headers"] = {h: _ref("headers", h) for h in answer["headers"]}
+            component["headers"] = _headers(answer["headers"], base)
         component["content"] = _json(_ref("schemas", titles["responses/error"]), answer.get("example"))
         out[name] = component
     return out

@@ -215,6 +215,7 @@ module "api" {
       function_name = module.functions.functions[k].function_name
       alias_name    = module.functions.functions[k].alias_name
       invoke_arn    = module.functions.functions[k].alias_invoke_arn
+      timeout       = module.functions.functions[k].timeout
     }
   }
 

@@ -84,7 +84,7 @@ output "alarm_topic_arn" {
 }
 
 output "functions" {
-  description = "Every function by manifest name: function_name, arn, version, qualified_arn, alias_name, alias_arn, alias_invoke_arn, role_name, log_group."
+  description = "Every function by manifest name: function_name, arn, version, qualified_arn, alias_name, alias_arn, alias_invoke_arn, role_name, log_group, timeout (seconds)."
   value       = module.functions.functions
 }
 

@@ -64,14 +64,15 @@ class TokenBucket:
 def period_start(period: str, now: datetime) -> date:
     """The first UTC day of the calendar period that contains ``now``.
 
-    DAY starts at 00:00 UTC, WEEK on Monday 00:00 UTC (ISO 8601 weeks), MONTH on the 1st.
+    DAY starts at 00:00 UTC, WEEK on Sunday 00:00 UTC (API Gateway's reference documented a WEEK of
+    QuotaSettings offset 0 as starting on Sunday; apikit.usage reports the same period), MONTH on the 1st.
     """
     today = now.astimezone(UTC).date()
     kind = period.upper()
     if kind == "DAY":
         return today
     if kind == "WEEK":
-        return today - timedelta(days=today.weekday())
+        return today - timedelta(days=(today.weekday() + 1) % 7)
     if kind == "MONTH":
         return today.replace(day=1)
     raise ValueError(f"unknown quota period {period!r}")

@@ -354,11 +354,15 @@ def serialize_dynamodb_writes() -> None:
     """Make moto's DynamoDB writes atomic, as DynamoDB is per item (idempotent, once per process).
 
     moto checks a ConditionExpression and then writes without a lock, so two threads racing a
-    conditional write can both succeed (a lost update AWS never allows); its TransactWriteItems even
-    restores a table snapshot on cancellation, undoing concurrent writes. One lock around every
-    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``).
+    conditional write can both succeed (a lost update AWS never allows). One lock around every
+    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``), and
+    TransactWriteItems checks every condition before it writes anything (``_transact_write_items``).
     """
     from moto.dynamodb.models import DynamoDBBackend
+
+    from embedded_stack.moto_server.transactions import patch_transactions
+
+    patch_transactions(DynamoDBBackend, require, source_has)
 
     for name in _DYNAMODB_WRITES:
         original = getattr(DynamoDBBackend, name)

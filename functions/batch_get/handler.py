@@ -7,7 +7,6 @@ from typing import Any
 from apikit import batch_items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.errors import BadRequest, field_error
 from apikit.http import ID_PATTERN, ID_RULE, Request, endpoint, response
-from apikit.retry import Deadline
 
 MAX_IDS = 100
 
@@ -29,6 +28,6 @@ def parse_ids(raw: str | None) -> list[str]:
 def handler(request: Request) -> dict[str, Any]:
     """BatchGetItem (UnprocessedKeys retried within the invocation's time)."""
     ids = parse_ids(request.query_params(allowed={"ids"}).get("ids"))
-    deadline = Deadline.from_remaining_ms(request.remaining_ms())
+    deadline = request.deadline()
     found, missing = batch_items.get_many(request.partner, ids, deadline)
     return response(200, {"items": found, "missing": missing})

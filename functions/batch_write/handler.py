@@ -1,17 +1,19 @@
-"""POST /batch: create up to 100 items; 201 all written, 207 some failed; atomic=true is all or nothing."""
+"""POST /batch: create up to 100 items; 201 all written, 207 some failed; atomic=true is all or nothing.
+
+Never writes over an item; with an ``Idempotency-Key`` a retry replays the answer or finishes the batch.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikit import batch_items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
+from apikit import batch_idempotency, batch_items, idempotency, tracing  # noqa: F401  (tracing: X-Ray)
 from apikit.errors import BadRequest, PayloadTooLarge, field_error
 from apikit.http import BATCH_BODY_LIMIT, Request, endpoint, response
-from apikit.retry import Deadline
 from apikit.validation import INFO_LIMIT, errors, info_size
 
 
-def validate_batch(body: Any) -> tuple[list[dict[str, Any]], bool]:
+def validate_batch(partner: str, body: Any) -> tuple[list[dict[str, Any]], bool]:
     """Every item is checked before anything is written; errors name the item (``items[3].name``)."""
     found = errors("batch_write", body)
     if found:
@@ -36,16 +38,29 @@ def validate_batch(body: Any) -> tuple[list[dict[str, Any]], bool]:
             seen.setdefault(item["id"], n)
     if duplicates:
         raise BadRequest("duplicate ids in batch", errors=duplicates)
+    batch_items.check_storable(partner, bodies)
     return bodies, bool(body.get("atomic", False))
 
 
 @endpoint
 def handler(request: Request) -> dict[str, Any]:
-    """Validate all, then BatchWriteItem in chunks of 25 (or one transaction when atomic)."""
-    bodies, atomic = validate_batch(request.json_body(limit=BATCH_BODY_LIMIT))
-    deadline = Deadline.from_remaining_ms(request.remaining_ms())
+    """Validate all; then conditional writes (server ids: BatchWriteItem), or one transaction when atomic."""
+    body = request.json_body(limit=BATCH_BODY_LIMIT)
+    bodies, atomic = validate_batch(request.partner, body)
+    key = request.header("idempotency-key")
+    if key is not None:
+        status, out, headers = batch_idempotency.create(
+            request.partner,
+            idempotency.check_key(key),
+            body,
+            bodies=bodies,
+            atomic=atomic,
+            deadline=request.deadline(),
+            lease_s=request.remaining_ms() / 1000,
+        )
+        return response(status, out, headers)
     if atomic:
-        written = batch_items.create_atomic(request.partner, bodies, deadline)
+        written = batch_items.create_atomic(request.partner, bodies, request.deadline())
         return response(201, {"written": written, "failed": []})
-    written, failed = batch_items.create_many(request.partner, bodies, deadline)
-    return response(207 if failed else 201, {"written": written, "failed": failed})
+    result = batch_items.create_many(request.partner, bodies, request.deadline())
+    return response(result.status(), result.body(), result.headers())

@@ -6,7 +6,6 @@ from typing import Any
 
 from apikit import idempotency, items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
 from apikit.http import Request, endpoint, etag, response
-from apikit.retry import Deadline
 from apikit.validation import validate
 
 
@@ -18,7 +17,7 @@ def handler(request: Request) -> dict[str, Any]:
     if key is None:
         item = items.create(request.partner, body)
         return response(201, item, etag(item["version"]))
-    deadline = Deadline.from_remaining_ms(request.remaining_ms())
+    deadline = request.deadline()
     status, item, replayed = idempotency.create(request.partner, idempotency.check_key(key), body, deadline)
     headers = etag(item["version"])
     if replayed:

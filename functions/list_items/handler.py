@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apikit import cursor, items, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
@@ -11,12 +12,14 @@ from apikit.http import USER_ID_PATTERN, Request, endpoint, response
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 PARAMETERS = frozenset({"userId", "limit", "cursor"})
+_DIGITS = re.compile(r"[0-9]{1,3}")
 
 
 def _limit(raw: str | None) -> int:
+    """1-100 in ASCII digits (``str.isdigit`` also accepts "²" and "٣", which ``int`` may refuse)."""
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest("invalid limit", errors=[field_error("limit", f"must be an integer 1-{MAX_LIMIT}")])
     return int(raw)
 

@@ -2,33 +2,58 @@
 
 A dozen lines instead of boto3's TypeSerializer: it keeps boto3 out of the import graph and maps
 numbers straight to JSON ints/floats (no Decimal round trip).
+
+Values are held to DynamoDB's documented limits here, so that DynamoDB never has to refuse one (its
+ValidationException would otherwise be a 5xx): a number is checked as the exact decimal text that is
+sent (``decimal.Decimal``, never a float comparison), nesting as DynamoDB counts it.
 """
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from apikit.errors import BadRequest, field_error
 
+# DynamoDB's Number: up to 38 significant digits (leading and trailing zeroes trimmed), magnitude
+# 1E-130 to 9.9999999999999999999999999999999999999E+125, or zero.
 MAX_NUMBER_DIGITS = 38
-MAX_NUMBER_MAGNITUDE = 9.9999999999999999999999999999999999999e125
-MIN_NUMBER_MAGNITUDE = 1e-130
+MAX_NUMBER_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999E+125")
+MIN_NUMBER_MAGNITUDE = Decimal("1E-130")
 DYNAMODB_ITEM_LIMIT = 400 * 1024
-MAX_NESTING = 32  # DynamoDB's limit for nested maps and lists
+# DynamoDB's 32 levels count the scalar at the bottom: an attribute may hold 31 nested maps/lists
+# (itself included) and no more (measured on DynamoDB: 31 nested maps accepted, 32 refused).
+MAX_NESTING = 32
+MAX_CONTAINER_DEPTH = MAX_NESTING - 1
+
+
+def number_problem(text: str) -> str | None:
+    """Why DynamoDB would refuse the number ``text``, or None when it is storable."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return "is not a number"
+    if not value.is_finite():
+        return "must be finite"
+    if value.is_zero():
+        return None
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    if len(digits) > MAX_NUMBER_DIGITS:
+        return f"at most {MAX_NUMBER_DIGITS} significant digits"
+    if not MIN_NUMBER_MAGNITUDE <= abs(value) <= MAX_NUMBER_MAGNITUDE:
+        return "magnitude must be 1E-130 to 9.9999999999999999999999999999999999999E+125"
+    return None
 
 
 def _number(value: int | float, path: str) -> str:
-    if isinstance(value, int):
-        text = str(value)
-        if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-            raise BadRequest("invalid number", errors=[field_error(path, "at most 38 significant digits")])
-        return text
-    if not math.isfinite(value) or (
-        value != 0 and not MIN_NUMBER_MAGNITUDE <= abs(value) <= MAX_NUMBER_MAGNITUDE
-    ):
-        raise BadRequest("invalid number", errors=[field_error(path, "number out of range")])
-    return repr(value)
+    try:
+        text = str(value) if isinstance(value, int) else repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        text = "inf"
+    problem = number_problem(text)
+    if problem:
+        raise BadRequest("invalid number", errors=[field_error(path, problem)])
+    return text
 
 
 def to_wire(value: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
@@ -41,9 +66,10 @@ def to_wire(value: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
         return {"S": value}
     if isinstance(value, int | float):
         return {"N": _number(value, path)}
-    if isinstance(value, dict | list | tuple) and depth >= MAX_NESTING:
+    if isinstance(value, dict | list | tuple) and depth >= MAX_CONTAINER_DEPTH:
         raise BadRequest(
-            "too deeply nested", errors=[field_error(path, f"at most {MAX_NESTING} levels of nesting")]
+            "too deeply nested",
+            errors=[field_error(path, f"at most {MAX_CONTAINER_DEPTH} nested objects and arrays")],
         )
     if isinstance(value, dict):
         if "" in value:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
 import time
@@ -19,7 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from apikit import logs, scopes
+from apikit import logs, retry, scopes
 from apikit.errors import (
     ApiError,
     BadRequest,
@@ -37,7 +38,7 @@ ID_RULE = "must match ^[A-Za-z0-9_-]{1,64}$"  # the reason a client reads when a
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}\Z")
 _PARTNER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
 # If-Match: our ETag ("5"), the bare version (5), or * (any existing item: the same as no header).
-_IF_MATCH = re.compile(r'^(?:"(\d{1,18})"|(\d{1,18})|(\*))\Z')
+_IF_MATCH = re.compile(r'^(?:"(\d{1,18})"|(\d{1,18})|(\*))\Z', re.ASCII)
 _CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?\Z", re.IGNORECASE)
 
 log = logs.get_logger()
@@ -105,6 +106,10 @@ class Request:
         """Milliseconds left in this invocation (a generous default outside Lambda)."""
         getter = getattr(self.context, "get_remaining_time_in_millis", None)
         return int(getter()) if callable(getter) else 30_000
+
+    def deadline(self) -> retry.Deadline:
+        """The request's one deadline (``apikit.retry``), which ``endpoint`` made current."""
+        return retry.current() or retry.Deadline.for_request(self.event, self.context)
 
     def json_body(self, limit: int = ITEM_BODY_LIMIT) -> Any:
         """The body as JSON: 415 on a non-JSON content type, 413 above ``limit`` bytes, 400 if malformed."""
@@ -233,6 +238,7 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
             key=caller.key_name if caller else None,
             route=f"{event.get('httpMethod', '')} {event.get('resource', '')}",
         )
+        deadline_token = retry.activate(retry.Deadline.for_request(event, context))
         try:
             result = _dispatch(route, event, context, caller, headers)
             result["headers"].update(_cors(headers.get("origin")))
@@ -245,6 +251,7 @@ def endpoint(route: Route) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
             )
             return result
         finally:
+            retry.deactivate(deadline_token)
             logs.unbind(token)
 
     handler.__doc__ = route.__doc__
@@ -278,8 +285,12 @@ def _dispatch(
         return response(exc.status, exc.body(), exc.headers)
     except Exception as exc:
         mapped = from_client_error(exc)
-        if mapped is not None:
-            log.warning("throttled after retries", extra={"error": str(exc)})
+        if mapped is not None:  # a 4xx here means our validation let through what AWS refused: an error
+            log.log(
+                logging.WARNING if mapped.status >= 500 else logging.ERROR,
+                "AWS error after retries",
+                extra={"status": mapped.status, "error": str(exc)},
+            )
             return response(mapped.status, mapped.body(), mapped.headers)
         log.exception("unhandled error")
         return response(500, {"message": "internal error"})

@@ -63,8 +63,7 @@ def create(
             "entity": {"S": ENTITY},
             "partnerId": {"S": partner},
             "requestHash": {"S": digest},
-            "statusCode": {"N": "201"},
-            "responseBody": {"S": json.dumps(response_body, separators=(",", ":"), ensure_ascii=False)},
+            **stored_response(201, response_body),
             "createdAt": {"S": item["createdAt"]},
             keys.TTL_ATTRIBUTE: {"N": str(now + TTL_SECONDS)},
         }
@@ -97,27 +96,43 @@ def create(
                 raise
             item_reason, record_reason = ([*_reason_codes(exc), {}, {}])[:2]
             if record_reason.get("Code") == "ConditionalCheckFailed":
-                stored = record_reason.get("Item") or _read_record(partner, client_key)
+                stored = record_reason.get("Item") or read_record(partner, client_key)
                 if stored is not None:
-                    return _replay(stored, digest)
+                    return replay(stored, digest)
             elif item_reason.get("Code") == "ConditionalCheckFailed":
                 raise Conflict(f"item {item['id']} already exists") from exc
             codes = {r.get("Code") for r in (item_reason, record_reason)}
             if "ThrottlingError" in codes or "ProvisionedThroughputExceeded" in codes:
                 raise ServiceUnavailable() from exc
+            if "ValidationError" in codes:  # DynamoDB refused a value: the client's, never a retry
+                raise BadRequest("the request holds a value the database cannot store") from exc
             # TransactionConflict: a concurrent request with this key is in flight; retry, then replay.
             if not sleep_within(deadline, next(backoff)):
                 raise ServiceUnavailable("concurrent request with this Idempotency-Key, retry later") from exc
 
 
-def _read_record(partner: str, client_key: str) -> dict[str, Any] | None:
+def stored_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of a record that hold the response it replays."""
+    return {
+        "statusCode": {"N": str(status)},
+        "responseBody": {"S": json.dumps(body, separators=(",", ":"), ensure_ascii=False)},
+    }
+
+
+def read_record(partner: str, client_key: str) -> dict[str, Any] | None:
+    """The record under the key (a consistent read), or None."""
     out = clients.client("dynamodb").get_item(
         TableName=clients.table_name(), Key=keys.idempotency_key(partner, client_key), ConsistentRead=True
     )
     return out.get("Item")
 
 
-def _replay(stored: dict[str, Any], digest: str) -> tuple[int, dict[str, Any], bool]:
-    if from_wire(stored["requestHash"]) != digest:
-        raise Unprocessable("Idempotency-Key was already used with a different request body")
+def reused_key() -> Unprocessable:
+    return Unprocessable("Idempotency-Key was already used with a different request")
+
+
+def replay(stored: dict[str, Any], digest: str) -> tuple[int, dict[str, Any], bool]:
+    """``(status, body, True)`` of a stored response; 422 when it answered another request."""
+    if from_wire(stored.get("requestHash", {"S": ""})) != digest or "responseBody" not in stored:
+        raise reused_key()
     return int(from_wire(stored["statusCode"])), json.loads(from_wire(stored["responseBody"])), True

@@ -17,7 +17,7 @@ from apikit.errors import Conflict, NotFound, PayloadTooLarge, PreconditionFaile
 ENTITY = "item"
 MUTABLE_FIELDS = ("name", "info")  # the only names an update expression can contain
 INTERNAL = frozenset({*keys.KEY_ATTRIBUTES, "entity", "partnerId", keys.TTL_ATTRIBUTE})
-NOT_EXISTS = "attribute_not_exists(PK)"
+NOT_EXISTS = keys.NOT_EXISTS
 
 
 def now_iso() -> str:

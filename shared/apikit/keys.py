@@ -23,6 +23,7 @@ IDEMPOTENCY_SK = "IDEMPOTENCY"
 # The canary's partition (its IAM policy allows PutItem on this leading key only: function.json).
 CANARY_PK = "CANARY"
 KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
+NOT_EXISTS = "attribute_not_exists(PK)"  # the condition of every create: never write over a key
 
 
 def _prefix(partner: str) -> str:

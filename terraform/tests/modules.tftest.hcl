@@ -167,7 +167,7 @@ run "usage_plans_and_keys_follow_the_prod_tiers" {
     name_prefix  = "items-prod"
     stage_name   = "prod"
     routes       = { get_item = { method = "GET", path = "/items/{id}" } }
-    targets      = { get_item = { function_name = "items-prod-get_item", alias_name = "live", invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-get_item:live/invocations" } }
+    targets      = { get_item = { function_name = "items-prod-get_item", alias_name = "live", invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-prod-get_item:live/invocations", timeout = 5 } }
     schemas      = {}
     throttle     = { rate_limit = 1000, burst_limit = 2000 }
     usage_plans  = jsondecode(file("stages/prod.json")).usage_plans

@@ -71,10 +71,19 @@ def test_call_counts_compare_with_seed_style(quick_run):
     calls = next(m for m in document["measurements"] if m["id"] == "dynamodb_calls")
     if calls["status"] == "skipped":
         pytest.skip(calls["reason"])
-    ours, seed = calls["rows"]
+    *ours, seed = calls["rows"]
     assert seed["name"] == "seed-style"
     assert seed["calls_by_operation"] == {"PutItem": seed["items"]}  # one call per item, by construction
-    assert ours["items_in_table"] == ours["items"]  # the writes really happened
+    assert [r["mode"] for r in ours] == ["server ids", "client ids", "atomic", "Idempotency-Key"]
+    for row in ours:
+        assert row["items_in_table"] == row["items"]  # the writes really happened
+        assert row["table_wcu"] >= row["items"] and row["index_wcu"] >= row["items"]
+    by_mode = {r["mode"]: r for r in ours}
+    assert set(by_mode["server ids"]["calls_by_operation"]) == {"BatchWriteItem"}
+    assert by_mode["client ids"]["calls_by_operation"] == {"PutItem": seed["items"]}
+    assert set(by_mode["atomic"]["calls_by_operation"]) == {"TransactWriteItems"}
+    # A transaction costs twice the capacity of the same items written one by one (DynamoDB's rule).
+    assert by_mode["atomic"]["table_wcu"] == 2 * by_mode["server ids"]["table_wcu"]
 
 
 def test_percentiles_use_nearest_rank():

@@ -44,11 +44,13 @@ class Api:
     def list(self, user_id: str, **params: Any) -> requests.Response:
         return self.request("GET", "/items", params={"userId": user_id, **params})
 
-    def batch_write(self, items: list[dict[str, Any]], atomic: bool | None = None) -> requests.Response:
+    def batch_write(
+        self, items: list[dict[str, Any]], atomic: bool | None = None, **headers: str
+    ) -> requests.Response:
         body: dict[str, Any] = {"items": items}
         if atomic is not None:
             body["atomic"] = atomic
-        return self.request("POST", "/batch", json=body)
+        return self.request("POST", "/batch", json=body, headers=headers)
 
     def batch_get(self, ids: list[str]) -> requests.Response:
         return self.request("GET", "/batch", params={"ids": ",".join(ids)})

@@ -117,7 +117,7 @@ def test_iterator_walks_every_page_and_batches_report_partial_failures(
     again = client.batch_create(
         [{"id": taken, "userId": user_id, "name": "dup"}, {"userId": user_id, "name": "new"}]
     )
-    assert again.failed == [{"id": taken, "reason": "already exists"}]
+    assert again.failed == [{"index": 0, "id": taken, "reason": "exists"}]
     assert len(again.written) == 1
     expected = set(first.written) | set(again.written)
     deadline = time.monotonic() + 30  # lists read a GSI: eventually consistent

@@ -72,9 +72,14 @@ def test_malformed_json_duplicate_keys_and_nan_are_400(api):
 
 
 def test_numbers_dynamodb_cannot_store_are_400(api):
-    resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": {"big": 1' + "0" * 40 + "}}")
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": {"big": 1' + "2" * 38 + "}}")
     assert resp["statusCode"] == 400
-    assert body_of(resp)["errors"][0]["field"] == "info.big"
+    assert body_of(resp)["errors"][0] == {"field": "info.big", "reason": "at most 38 significant digits"}
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": {"big": 1e126}}')
+    assert resp["statusCode"] == 400 and body_of(resp)["errors"][0]["field"] == "info.big"
+    # Trailing zeroes are not precision (DynamoDB trims them): 10**40 is one significant digit.
+    resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": {"big": 1' + "0" * 40 + "}}")
+    assert resp["statusCode"] == 201 and body_of(resp)["info"]["big"] == 10**40
 
 
 def test_content_type_must_be_json(api):
@@ -134,9 +139,10 @@ def _nested(depth: int) -> dict:
 
 
 def test_nesting_is_limited_to_dynamodbs_32_levels(api):
-    assert api.create({"userId": "u1", "name": "n", "info": _nested(32)})["statusCode"] == 201
-    resp = api.create({"userId": "u1", "name": "n", "info": _nested(33)})
-    assert resp["statusCode"] == 400 and "nesting" in body_of(resp)["errors"][0]["reason"]
+    """DynamoDB's 32 levels count the scalar at the bottom: 31 nested maps pass, 32 are refused."""
+    assert api.create({"userId": "u1", "name": "n", "info": _nested(31)})["statusCode"] == 201
+    resp = api.create({"userId": "u1", "name": "n", "info": _nested(32)})
+    assert resp["statusCode"] == 400 and "at most 31 nested" in body_of(resp)["errors"][0]["reason"]
     resp = api.create(None, raw_body='{"userId": "u1", "name": "n", "info": ' + "[" * 5000 + "]" * 5000 + "}")
     assert resp["statusCode"] == 400
 

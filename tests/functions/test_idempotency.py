@@ -136,3 +136,26 @@ def test_transaction_conflict_is_retried_then_replayed(api, aws):
     finally:
         ddb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", conflict_once)
     assert resp["statusCode"] == 201 and body_of(resp) == first and len(calls) == 2
+
+
+def test_a_value_dynamodb_refuses_in_the_transaction_is_400_at_once(api, aws):
+    """A cancellation reason ValidationError is the client's data: never retried until the deadline."""
+    from apikit import clients
+    from botocore.exceptions import ClientError
+
+    def refuse(model, **_):
+        if model.name == "TransactWriteItems":
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [{"Code": "ValidationError"}, {"Code": "None"}],
+            }
+            raise ClientError(error, model.name)
+
+    ddb = clients.client("dynamodb")
+    ddb.meta.events.register("before-call.dynamodb", refuse)
+    try:
+        started = time.monotonic()
+        response = api.create({"userId": "u1", "name": "n"}, headers={"Idempotency-Key": "k-invalid"})
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb", refuse)
+    assert response["statusCode"] == 400 and time.monotonic() - started < 2

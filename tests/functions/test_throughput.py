@@ -28,7 +28,7 @@ def throttled(aws):
 def test_get_throttled_is_503_with_retry_after(api, throttled):
     resp = api.get("any")
     assert resp["statusCode"] == 503
-    assert resp["headers"]["Retry-After"] == "1"
+    assert resp["headers"]["Retry-After"] in {"1", "2", "3"}
     assert "message" in body_of(resp)
 
 
@@ -69,7 +69,7 @@ def test_every_route_maps_throttling_to_503(api, aws, code, route):
         }[route]()
     finally:
         ddb.meta.events.unregister("before-call.dynamodb", throttle)
-    assert resp["statusCode"] == 503 and resp["headers"]["Retry-After"] == "1"
+    assert resp["statusCode"] == 503 and resp["headers"]["Retry-After"] in {"1", "2", "3"}
 
 
 def test_botocore_retries_throttling_before_giving_up(api, aws):

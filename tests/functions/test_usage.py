@@ -124,7 +124,7 @@ def test_the_control_plane_is_called_at_a_bounded_rate(plan, get_usage):
     statuses = [_call(plan, key_id=f"key-{i}")["statusCode"] for i in range(10)]
     assert statuses.count(200) <= int(usage.CALLS_BURST)
     refused = _call(plan, key_id="key-99")
-    assert refused["statusCode"] == 503 and refused["headers"]["Retry-After"] == "1"
+    assert refused["statusCode"] == 503 and 1 <= int(refused["headers"]["Retry-After"]) <= 3
     calls = len(get_usage.calls)
     assert _call(plan, key_id="key-0")["statusCode"] == 200  # cached: costs no call
     assert len(get_usage.calls) == calls

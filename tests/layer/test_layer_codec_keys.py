@@ -42,7 +42,7 @@ def test_wire_shapes():
     assert codec.item_to_wire({"a": [None]}) == {"a": {"L": [{"NULL": True}]}}
 
 
-@pytest.mark.parametrize("value", [10**38, float("inf"), float("nan"), 1e130, 1e-131])
+@pytest.mark.parametrize("value", [10**38 + 1, float("inf"), float("nan"), 1e130, 1e-131, 1e126, -1e126])
 def test_numbers_dynamodb_cannot_hold_are_400(value):
     with pytest.raises(BadRequest) as err:
         codec.to_wire({"x": [value]}, "info")

@@ -19,7 +19,7 @@ def test_chunks():
 
 
 def test_write_chunk_takes_25_not_26(aws):
-    assert dynamodb_batch.write_chunk("items-test", _wire(25), Deadline(5)) == []
+    assert dynamodb_batch.write_chunk("items-test", _wire(25), Deadline(5)) == ["written"] * 25
     with pytest.raises(dynamodb_batch.LimitExceeded):
         dynamodb_batch.write_chunk("items-test", _wire(26), Deadline(5))
 
@@ -33,7 +33,7 @@ def test_write_all_splits_into_calls_of_at_most_25(aws):
         "provide-client-params.dynamodb.BatchWriteItem",
         lambda params, **kw: sizes.append(len(params["RequestItems"]["items-test"])),
     )
-    assert dynamodb_batch.write_all("items-test", _wire(51), Deadline(5)) == []
+    assert dynamodb_batch.write_all("items-test", _wire(51), Deadline(5)) == ["written"] * 51
     assert sizes == [25, 25, 1]
     assert aws.scan(TableName="items-test", Select="COUNT")["Count"] == 51
 
@@ -89,5 +89,5 @@ def test_write_chunk_gives_back_unprocessed_at_deadline(aws):
         left = dynamodb_batch.write_chunk("items-test", _wire(3), Deadline(0.05), sleep=slept.append)
     finally:
         del ddb.batch_write_item
-    assert len(left) == 3
+    assert left == ["throttled"] * 3
     assert all(s < 0.05 for s in slept)

@@ -1,9 +1,11 @@
 """API Gateway REST proxy events for the layer and function unit tests, from the gateway's own builder.
 
-``api_event`` fixes what a test does not care about (stage ``test``, one time, one domain) and
-puts the partner where API Gateway puts what functions/authorizer returned: its context becomes
+``api_event`` fixes what a test does not care about (stage ``test``, one domain) and puts the
+partner where API Gateway puts what functions/authorizer returned: its context becomes
 ``requestContext.authorizer`` (with the ``principalId``), and the key it named as the usage
-identifier fills ``identity.apiKey`` / ``identity.apiKeyId``.
+identifier fills ``identity.apiKey`` / ``identity.apiKeyId``. The request is received now
+(``requestTimeEpoch``), as API Gateway stamps it: the layer's deadline counts API Gateway's 29 s
+from there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ API_KEY = "secret-api-key-value-never-logged"
 API_KEY_ID = "k1y2i3d4x5"
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 SOURCE_IP = "203.0.113.7"
-RECEIVED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 class FakeContext:
@@ -53,6 +54,7 @@ def api_event(
     key_name: str = "primary",
     base64_body: bool = False,
     content_type: str | None = "application/json",
+    received_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it after the authorizer allowed the request.
 
@@ -94,7 +96,7 @@ def api_event(
         protocol="HTTP/1.1",
         request_id=str(uuid.uuid4()),
         extended_request_id="Ab1CdEfGhIjKlM=",
-        received_at=RECEIVED_AT,
+        received_at=received_at or datetime.now(UTC),
         source_ip=SOURCE_IP,
         user_agent="pytest",
         api_key=API_KEY,

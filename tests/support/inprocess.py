@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from embedded_stack.moto_server.patches import serialize_dynamodb_writes
 from scripts import table_spec
+from tests.support import strict_dynamodb
 from tests.support.events import PARTNER_A, PARTNER_B, FakeContext, api_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,10 +65,18 @@ def _reset_caches() -> None:
 
 @pytest.fixture
 def aws(lambda_env: None) -> Iterator[Any]:
-    """moto in-process with the table and the cursor secret; yields a DynamoDB client."""
+    """moto in-process with the table and the cursor secret; yields a DynamoDB client.
+
+    The layer's DynamoDB client refuses what DynamoDB refuses (tests/support/strict_dynamodb.py),
+    and moto's writes are atomic per item as DynamoDB's are (its conditional writes race otherwise).
+    """
     _reset_caches()
+    serialize_dynamodb_writes()
     with mock_aws():
         import boto3
+        from apikit import clients
+
+        strict_dynamodb.install(clients.client("dynamodb"))
 
         ddb = boto3.client("dynamodb", region_name="eu-west-1")
         create_table(ddb)

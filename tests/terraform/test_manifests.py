@@ -79,7 +79,9 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
         "cursor_secret": [outputs["cursor_secret_id"]],
         "usage_plans": [
             arn
-            for plan in boto3_client("apigateway").get_usage_plans()["items"]
+            for plan in boto3_client("apigateway").get_usage_plans(limit=500)["items"]
+            # This stage's plans only: other suites share the moto server.
+            if any(s.get("apiId") == outputs["rest_api_id"] for s in plan.get("apiStages", []))
             for arn in (
                 f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}",
                 f"arn:aws:apigateway:{REGION}::/usageplans/{plan['id']}/usage",

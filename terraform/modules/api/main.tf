@@ -134,6 +134,13 @@ resource "aws_api_gateway_integration" "this" {
   integration_http_method = "POST"
   uri                     = var.targets[each.key].invoke_arn
   timeout_milliseconds    = var.integration_timeout_ms
+
+  lifecycle {
+    precondition {
+      condition     = var.targets[each.key].timeout * 1000 < var.integration_timeout_ms
+      error_message = "${each.key}: the function's timeout (${var.targets[each.key].timeout} s) must be shorter than the integration timeout (${var.integration_timeout_ms} ms): a function still running when API Gateway answers 504 can write after the client was told it failed."
+    }
+  }
 }
 
 # The gateway may invoke each alias only for its own method and path.

@@ -25,11 +25,12 @@ variable "routes" {
 }
 
 variable "targets" {
-  description = "Integration target of each routed function: function_name, alias_name and invoke_arn of its live alias."
+  description = "Integration target of each routed function: function_name, alias_name and invoke_arn of its live alias, and the function's timeout in seconds (which must end before the integration's)."
   type = map(object({
     function_name = string
     alias_name    = string
     invoke_arn    = string
+    timeout       = number
   }))
 }
 
@@ -118,9 +119,14 @@ variable "metrics_enabled" {
 }
 
 variable "integration_timeout_ms" {
-  description = "Integration timeout in milliseconds (50-29000)."
+  description = "Integration timeout in milliseconds (50-29000). Every routed function's timeout must be shorter, so that a function never writes after API Gateway has answered 504."
   type        = number
   default     = 29000
+
+  validation {
+    condition     = var.integration_timeout_ms >= 50 && var.integration_timeout_ms <= 29000
+    error_message = "integration_timeout_ms must be 50-29000 (API Gateway REST's integration timeout)."
+  }
 }
 
 variable "log_retention_days" {

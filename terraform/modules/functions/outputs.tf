@@ -1,7 +1,8 @@
 output "functions" {
-  description = "Every function by manifest name: function_name, arn, version, qualified_arn, alias_arn, alias_invoke_arn, role_name, log_group."
+  description = "Every function by manifest name: function_name, arn, version, qualified_arn, alias_arn, alias_invoke_arn, role_name, log_group, timeout (seconds)."
   value = {
     for k, f in aws_lambda_function.this : k => {
+      timeout          = f.timeout
       function_name    = f.function_name
       arn              = f.arn
       version          = f.version

@@ -49,9 +49,9 @@ def test_clock_going_backwards_does_not_mint_tokens():
     ("period", "now", "start"),
     [
         ("DAY", datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC), date(2026, 11, 25)),
-        ("WEEK", datetime(2026, 11, 25, 12, tzinfo=UTC), date(2026, 11, 23)),  # a Wednesday -> Monday
-        ("WEEK", datetime(2026, 11, 23, 0, 0, tzinfo=UTC), date(2026, 11, 23)),
-        ("WEEK", datetime(2026, 11, 22, 23, 59, tzinfo=UTC), date(2026, 11, 16)),  # Sunday
+        ("WEEK", datetime(2026, 11, 25, 12, tzinfo=UTC), date(2026, 11, 22)),  # a Wednesday -> Sunday
+        ("WEEK", datetime(2026, 11, 22, 0, 0, tzinfo=UTC), date(2026, 11, 22)),
+        ("WEEK", datetime(2026, 11, 21, 23, 59, tzinfo=UTC), date(2026, 11, 15)),  # Saturday
         ("MONTH", datetime(2026, 12, 31, 23, 0, tzinfo=UTC), date(2026, 12, 1)),
         ("month", datetime(2027, 1, 1, 0, 0, tzinfo=UTC), date(2027, 1, 1)),
     ],
