@@ -11,7 +11,8 @@ STACK_JSON=${STACK_JSON:-.local/stack.json}
 if [[ -z "${API_URL:-}" || -z "${API_KEY:-}" ]]; then
   [[ -f "$STACK_JSON" ]] || { echo "set API_URL and API_KEY, or run make run (writes $STACK_JSON)" >&2; exit 2; }
   API_URL=${API_URL:-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' "$STACK_JSON")}
-  API_KEY=${API_KEY:-$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(next(iter(s["partners"].values()))["api_key"])' "$STACK_JSON")}
+  # The partner with the roomiest plan (a tightly throttled one would only show 429s).
+  API_KEY=${API_KEY:-$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["partners"].values(); print(max(p, key=lambda x: (x["throttle"] or {}).get("burst_limit", 0))["api_key"])' "$STACK_JSON")}
 fi
 USER_ID=${USER_ID:-quickstart-$RANDOM$RANDOM}
 BODY=$(mktemp); HEADERS=$(mktemp); trap 'rm -f "$BODY" "$HEADERS"' EXIT
