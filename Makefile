@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan openapi contract
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan soak logs test-loop openapi contract
 
 .DEFAULT_GOAL := help
 
@@ -32,9 +32,15 @@ format: venv
 	$(PY) -m ruff format .
 	-terraform fmt -recursive terraform
 
-## run: the whole backend on 127.0.0.1, deployed by `terraform apply` of the local workspace
+# A restart with nothing changed restores the state the last clean stop saved instead of applying;
+# saves under functions/, shared/ and terraform/ are deployed while it serves (hot reload).
+## run: the backend on 127.0.0.1 (a restart restores the saved state; FRESH=1: from nothing; APPLY=1: apply anyway)
 run: venv
-	$(PY) -m embedded_stack
+	$(PY) -m embedded_stack $(if $(FRESH),--fresh) $(if $(APPLY),--apply)
+
+## logs: follow one function's log while `make run` serves, e.g. make logs FN=create_item
+logs: venv
+	@$(PY) -m embedded_stack.tail $(FN)
 
 ## build: deterministic function and layer zips under build/
 build: venv
@@ -43,6 +49,10 @@ build: venv
 ## bench: the benchmark suite; results in benchmarks/results/
 bench: venv
 	$(PY) -m benchmarks
+
+## soak: the embedded stack on loopback under mixed load and faults, then reconciled (SOAK_ARGS=--duration 600)
+soak: venv
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 ## clean: remove build output, local stack state and tool caches
 clean:
@@ -68,6 +78,10 @@ precommit: venv
 plan:
 	@test -n "$(STAGE)" || { echo "usage: make plan STAGE=<dev|staging|prod>"; exit 2; }
 	scripts/deploy.sh --plan-only $(STAGE)
+
+## test-loop: every end-to-end case of make run's hot reload and fast restart, the slow ones included (~12 min)
+test-loop: venv
+	LOOP_E2E=1 $(PY) -m pytest tests/embedded_stack/reload/test_hot_reload.py tests/embedded_stack/test_restart.py $(PYTEST_ARGS)
 
 ## openapi: regenerate functions/openapi/openapi.json from the manifests and schemas (commit the result)
 openapi: venv

@@ -1,6 +1,6 @@
 """`make bench`: run every measurement, print progress, end with a table, write JSON + PNG (+ Markdown).
 
-    python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes] [--out DIR]
+    python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes,reload] [--out DIR]
 
 A full run writes benchmarks/results/latest.{json,png,md} and refreshes the results table in
 benchmarks/README.md; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
@@ -18,13 +18,14 @@ from typing import Any
 
 from benchmarks import cold_start, embedded, harness, invocations, machine, report, sandbox, sizes
 from benchmarks.backend import running
+from benchmarks.embedded import reload
 from benchmarks.harness import BASELINE_ENTRIES, handler_entries, missing_handlers
 from benchmarks.sandbox import REPO, Sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PERFORMANCE_DOC = Path(__file__).resolve().parent / "README.md"
 TABLE_START, TABLE_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
-ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes")
+ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes", "reload")
 BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_ID")
 
 
@@ -40,6 +41,9 @@ class Sizes:
     batch_size: int
     embedded_requests: int
     embedded_clients: int
+    # Measurement 8: hot reloads of a handler edit, then the same edit through terraform apply.
+    reload_edits: int = 7
+    reload_applies: int = 2
 
 
 FULL = Sizes(cold_runs=15, first_runs=7, warm_rounds=5, warm_iterations=200, batch_requests=10,
@@ -120,6 +124,16 @@ def _stack_measurements(box: Sandbox, chosen: set[str], size: Sizes, quick: bool
     return results
 
 
+def _save_to_served(size: Sizes, quick: bool) -> dict[str, Any]:
+    reason = embedded.make_run.unavailable()
+    if quick:
+        reason = "not in --quick: it needs a `make run` and two terraform applies; `make bench` runs it"
+    if reason:
+        return _skipped("save_to_served", reload.TITLE, reason)
+    return _guard("save_to_served", reload.TITLE, lambda: reload.measure(
+        log, edits=size.reload_edits, applies=size.reload_applies))  # fmt: skip
+
+
 def run(chosen: set[str], quick: bool) -> dict[str, Any]:
     """Every chosen measurement, in the issue's order."""
     size = QUICK if quick else FULL
@@ -142,6 +156,8 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
         measurements += _stack_measurements(box, chosen, size, quick)
     if "sizes" in chosen:
         measurements.append(_guard("sizes", "7. Artifact sizes", lambda: sizes.measure(log)))
+    if "reload" in chosen:
+        measurements.append(_save_to_served(size, quick))
     return {
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),

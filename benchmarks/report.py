@@ -102,6 +102,11 @@ def _sizes(m: dict[str, Any]) -> list[tuple[str, ...]]:
              _verdict(r["met"])) for r in m["rows"]]  # fmt: skip
 
 
+def _save_to_served(m: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [("8", "save to served", r["name"], r["result"], r["reference"], r["ratio"], r["target"],
+             _verdict(r.get("met"))) for r in m["rows"]]  # fmt: skip
+
+
 FORMATTERS: dict[str, tuple[str, Callable[[dict[str, Any]], list[tuple[str, ...]]]]] = {
     "cold_init": ("1", _cold),
     "first_request": ("2", _first),
@@ -110,6 +115,7 @@ FORMATTERS: dict[str, tuple[str, Callable[[dict[str, Any]], list[tuple[str, ...]
     "embedded": ("5", _embedded),
     "make_run": ("6", _make_run),
     "sizes": ("7", _sizes),
+    "save_to_served": ("8", _save_to_served),
 }
 
 

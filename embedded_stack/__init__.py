@@ -13,8 +13,10 @@ One subpackage for each part of AWS it stands in for (each ``__init__`` lists it
   (``dynamodb_streams``, ``shard_poller``, ``records``, ``settings``, ``clients``).
 - ``apigateway``: API Gateway REST's data plane (``server``, ``pipeline``: keys, usage plans,
   validators, MOCK integrations; ``events``: the one builder of Lambda proxy events).
-- ``stack`` / ``__main__``: `make run`, i.e. ``python -m embedded_stack [--ready-file PATH]``;
-  ``start_stack()`` for tests and benchmarks.
+- ``stack`` / ``__main__``: `make run`, i.e. ``python -m embedded_stack [--ready-file PATH]
+  [--no-reload]``; ``start_stack()`` for tests and benchmarks.
+- ``reload``: the hot reload of `make run` (a saved file deployed as a deploy would, checked first);
+  ``tail``: `make logs FN=<function>`.
 
 Environment: EMBEDDED_API_PORT (8080; 0 = free port), EMBEDDED_AWS_PORT (4566 when free),
 EMBEDDED_STATE_DIR (per-run state, default .local), LAMBDA_PYTHON (the runtime interpreter),

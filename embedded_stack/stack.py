@@ -7,8 +7,9 @@
 Everything the data plane serves is read back from what Terraform deployed into moto; nothing is
 described a second time in Python. Per-run state lives under ``.local/`` (or $EMBEDDED_STATE_DIR, so
 that tests can run a stack beside a developer's `make run`) and is wiped at start, except what only
-makes reruns faster: Terraform's data dir, the code cache, and the Lambda runtime venv, which is
-always ``.local/runtimes``.
+makes reruns faster: Terraform's data dir, the code cache, the Lambda runtime venv (always
+``.local/runtimes``) and the snapshot a clean stop saves, from which the next run restarts without
+`terraform apply` when nothing changed (``restart``; ``fresh=True`` starts from nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +31,7 @@ from embedded_stack.event_sources import ScheduledRules, StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 from embedded_stack.moto_server import usage as moto_usage
+from embedded_stack.restart import SavedState
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 API_PORT_ENV = "EMBEDDED_API_PORT"
@@ -105,6 +108,9 @@ class StackHandle:
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     schedules: ScheduledRules | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)  # `terraform output` of the last apply
+    target: str = "lambda"  # what scripts/build.py builds for (see start_stack)
+    saved: SavedState | None = None  # saves a snapshot at stop for the next run's fast restart
     _stopped: bool = False
 
     @property
@@ -115,6 +121,42 @@ class StackHandle:
     def aws_endpoint_url(self) -> str:
         return self.info["aws_endpoint_url"]
 
+    def reapply(self, timings: dict[str, float] | None = None) -> dict[str, Any]:
+        """`terraform apply` again, incrementally (same state, same arguments as at start), then make
+        every part serve what it deployed: the runner, the stream pollers, the scheduled rules, the
+        gateway, stack.json. The saved fingerprint follows (see ``SavedState.diverging``)."""
+        from embedded_stack import snapshot
+        from scripts import tf
+        from scripts.build import artifact_dir
+
+        sources = None
+        if self.saved is not None:
+            # Until the apply has finished, moto may hold changes the fingerprint does not name. The
+            # sources are read before the build, so a save during the apply shows as a change later.
+            self.saved.diverging("terraform apply while serving")
+            sources = snapshot.source_parts()
+        self.outputs = _apply(
+            self.moto.endpoint_url, self.state_dir, self.target, self.info["region"], timings
+        )
+        if self.saved is not None and sources is not None:
+            settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
+            built = artifact_dir(self.target, bool(settings.get("bundle_layer")))
+            self.saved.deployed(sources, built, self.state_dir / "tfdata")
+        self.runner.invalidate()
+        self.pollers.sync()
+        if self.schedules is not None:
+            self.schedules.sync()
+        if self.gateway is not None:
+            self.gateway.refresh(force=True)
+        self.info = stack_document(self.outputs, self.api_url, self.aws_endpoint_url)
+        _write_json_atomically(self.state_dir / "stack.json", self.info)
+        return self.outputs
+
+    def deploying_code(self) -> None:
+        """A hot reload is about to publish code behind Terraform's back (see ``SavedState.diverging``)."""
+        if self.saved is not None:
+            self.saved.diverging("code published by the hot reload")
+
     def stop(self) -> None:
         if self._stopped:
             return
@@ -124,10 +166,16 @@ class StackHandle:
             self.gateway.stop()
         if self.schedules is not None:
             self.schedules.stop(timeout_s=0)
+        if self.saved is not None:
+            self.pollers.wait_idle(timeout_s=10)  # stream records already written reach their functions
         self.pollers.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
         self.moto.stop()
+        if self.saved is not None:  # moto no longer serves: its state is still
+            checkpoints = self.pollers.checkpoints()
+            self.timings["snapshot_save_s"] = self.saved.save(self.aws_endpoint_url, checkpoints)
+            self.saved.release()
 
 
 def _start_gateway(
@@ -153,6 +201,23 @@ def _start_gateway(
     ).start()
     moto_usage.set_provider(gateway.usage)  # GetUsage on the AWS endpoint reads the gateway's counters
     return gateway
+
+
+def _apply(
+    endpoint_url: str, state_dir: Path, target: str, region: str, timings: dict[str, float] | None
+) -> dict[str, Any]:
+    """Build and `terraform apply` the local workspace against the moto endpoint; the outputs."""
+    from scripts import tf
+
+    return tf.deploy_local(
+        endpoint_url,
+        stage=STAGE,
+        state_dir=state_dir / "tfstate",
+        data_dir=state_dir / "tfdata",
+        target=target,
+        region=region,
+        timings=timings,
+    )
 
 
 def _reset_state(state_dir: Path) -> None:
@@ -192,6 +257,69 @@ class _RuntimePrep(threading.Thread):
         return self._value
 
 
+def _begin(
+    saved: SavedState,
+    state_dir: Path,
+    aws_port: int | None,
+    settings: dict[str, Any],
+    timings: dict[str, float],
+) -> tuple[_RuntimePrep, Future[Path] | None, MotoServer]:
+    """Wipe the last run's state, mark this run, start moto (with the saved state, if any)."""
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restart-build")
+    try:
+        _reset_state(state_dir)
+        saved.mark_running()
+        runtime = _RuntimePrep(timings)
+        # A restart checks the artifacts' fingerprint: build them (subprocesses, mostly) while moto loads.
+        built = background.submit(_build, runtime, settings) if saved.snapshot is not None else None
+        t = time.monotonic()
+        moto = start_moto(saved.aws_port(aws_port), before_serving=saved.load_into_moto)
+        timings["moto_s"] = time.monotonic() - t  # with a restart, loading the saved state
+    except BaseException:
+        background.shutdown(cancel_futures=True)
+        saved.release()
+        raise
+    background.shutdown(wait=False)
+    return runtime, built, moto
+
+
+def _build(runtime: _RuntimePrep, settings: dict[str, Any]) -> Path:
+    from scripts.build import build
+
+    _, is_lambda_runtime = runtime.result()
+    return build("lambda" if is_lambda_runtime else "host", bool(settings.get("bundle_layer")))
+
+
+def _restore_or_deploy(
+    saved: SavedState,
+    endpoint_url: str,
+    *,
+    state_dir: Path,
+    target: str,
+    settings: dict[str, Any],
+    timings: dict[str, float],
+    built: Future[Path] | None,
+) -> dict[str, Any]:
+    """Terraform's outputs: from the saved state when nothing changed, else from `terraform apply`
+    (on the restored state, or from nothing). ``built``: the artifacts, built while moto loaded."""
+    from embedded_stack import snapshot
+    from scripts.build import artifact_dir
+
+    outputs = None
+    if saved.snapshot is not None and built is not None:
+        outputs = saved.resume(endpoint_url, built, state_dir / "tfdata")
+    saved.report()
+    if outputs is None:
+        tf_steps: dict[str, float] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint") as pool:
+            sources = pool.submit(snapshot.source_parts)  # read as the apply starts, off its critical path
+            outputs = _apply(endpoint_url, state_dir, target, settings["region"], tf_steps)
+        timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
+        bundle = bool(settings.get("bundle_layer"))
+        saved.deployed(sources.result(), artifact_dir(target, bundle), state_dir / "tfdata")
+    return outputs
+
+
 def start_stack(
     *,
     api_port: int | None = None,
@@ -199,8 +327,13 @@ def start_stack(
     state_dir: Path | None = None,
     console: IO[str] | None = sys.stdout,
     ready_file: Path | None = None,
+    fresh: bool = False,
+    converge: bool = False,
 ) -> StackHandle:
-    """Bring the whole backend up on 127.0.0.1 and write ``<state_dir>/stack.json`` (and ``ready_file``)."""
+    """Bring the whole backend up on 127.0.0.1 and write ``<state_dir>/stack.json`` (and ``ready_file``).
+
+    The state a clean stop saved is restored unless ``fresh``; ``converge`` still runs `terraform apply`
+    on it when nothing changed (the benchmarks' reference)."""
     from scripts import tf
 
     started = time.monotonic()
@@ -210,31 +343,28 @@ def start_stack(
     if port and not port_is_free(port):
         # Say so now, not after a minute of terraform apply.
         raise SystemExit(f"port {port} on 127.0.0.1 is in use; set {API_PORT_ENV} to a free port (0 = any)")
-    _reset_state(state_dir)
-    runtime = _RuntimePrep(timings)
-
-    t = time.monotonic()
-    moto = start_moto(aws_port)
-    timings["moto_s"] = time.monotonic() - t
+    settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
+    saved = SavedState(state_dir, stage=STAGE, fresh=fresh, converge=converge, console=console)
+    runtime, built, moto = _begin(saved, state_dir, aws_port, settings, timings)
     runner = pollers = gateway = schedules = None
     try:
-        region = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())["region"]
+        region = settings["region"]
         python, is_lambda_runtime = runtime.result()
-        tf_steps: dict[str, float] = {}
+        target = "lambda" if is_lambda_runtime else "host"
         t = time.monotonic()
-        outputs = tf.deploy_local(
+        outputs = _restore_or_deploy(
+            saved,
             moto.endpoint_url,
-            stage=STAGE,
-            state_dir=state_dir / "tfstate",
-            data_dir=state_dir / "tfdata",
-            target="lambda" if is_lambda_runtime else "host",
-            region=region,
-            timings=tf_steps,
+            state_dir=state_dir,
+            target=target,
+            settings=settings,
+            timings=timings,
+            built=built,
         )
         timings["build_and_terraform_s"] = time.monotonic() - t
-        timings.update({f"terraform_{k}": v for k, v in tf_steps.items()})  # which step dominates
         runner = Runner(moto.endpoint_url, region, state_dir=state_dir, python=python, console=console)
-        pollers = StreamPollers(moto.endpoint_url, region, runner.invoke).start()
+        pollers = StreamPollers(moto.endpoint_url, region, runner.invoke, checkpoints=saved.checkpoints())
+        pollers.start()
         schedules = ScheduledRules(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
@@ -253,6 +383,7 @@ def start_stack(
         if runner is not None:
             runner.close()
         moto.stop()
+        saved.release()  # its mark stays: the next run starts fresh
         raise
     timings["total_s"] = time.monotonic() - started
     _write_json_atomically(state_dir / "timings.json", timings)  # for scripts measuring time to ready
@@ -268,6 +399,9 @@ def start_stack(
         timings=timings,
         state_dir=state_dir,
         schedules=schedules,
+        outputs=outputs,
+        target=target,
+        saved=saved,
     )
 
 
@@ -280,7 +414,7 @@ def _shown(path: Path) -> str:
 
 
 def banner(handle: StackHandle) -> str:
-    """What `make run` prints when ready: where things are, each partner's key, a curl to try."""
+    """What `make run` prints when ready: where things are, every partner's keys, what to try."""
     info = handle.info
     t = handle.timings
     lines = [
@@ -290,28 +424,29 @@ def banner(handle: StackHandle) -> str:
         f"  API (stage {info['stage']}): {info['api_url']}",
         f"  AWS endpoint:     {info['aws_endpoint_url']}  (region {info['region']})",
         f"  Table:            {info['table_name']}    Audit bucket: {info['audit_bucket']}",
-        "  Partners:",
+        "  Partners (plan; each API key: name, scope, x-api-key):",
     ]
     for name, p in info["partners"].items():
         throttle, quota = p.get("throttle") or {}, p.get("quota") or {}
         lines.append(
             f"    {name:<20} plan {p['usage_plan']:<12} rate {throttle.get('rate_limit')}/s "
-            f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}  "
-            f"x-api-key: {p['api_key']}"
+            f"burst {throttle.get('burst_limit')}  quota {quota.get('limit')}/{quota.get('period')}"
         )
         for key in p.get("keys") or []:
-            if key["api_key"] != p["api_key"]:
-                lines.append(
-                    f"    {'':<20} key {key['name']:<12} {key['scope']:<10}  x-api-key: {key['api_key']}"
-                )
-    key = next(iter(info["partners"].values()), {}).get("api_key", "<key>")
+            lines.append(f"      {key['name']:<18} scope {key['scope']:<12} x-api-key: {key['api_key']}")
+    # The curl writes, so it takes the first partner's first read-write key (stack.json's api_key).
+    key = next(iter(info["partners"].values()), {}).get("api_key") or "<key>"
+    functions = ", ".join(sorted(handle.outputs.get("functions") or {})) or "<function>"
     lines += [
         "  Try:",
         f"    curl -s -X POST {info['api_url']}/items -H 'x-api-key: {key}' "
         '-H \'content-type: application/json\' -d \'{"userId": "u1", "name": "first"}\'',
         f"    curl -s {info['api_url']}/items?userId=u1 -H 'x-api-key: {key}'",
-        f"    aws --endpoint-url {info['aws_endpoint_url']} --region {info['region']} "
-        f"dynamodb scan --table-name {info['table_name']}",
+        "  AWS CLI and boto3 (read AWS_ENDPOINT_URL; any credentials work):",
+        f"    export AWS_ENDPOINT_URL={info['aws_endpoint_url']} AWS_DEFAULT_REGION={info['region']} "
+        "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
+        f"    aws dynamodb scan --table-name {info['table_name']}",
+        f"  Logs: make logs FN=<function>   ({functions})",
         f"  Written to {_shown(handle.state_dir / 'stack.json')}; function logs in "
         f"{_shown(handle.state_dir / 'logs')}/. Ctrl-C stops everything.",
         "",

@@ -16,6 +16,7 @@ zips carry sources only, and the build says so.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -24,8 +25,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python scripts/build.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -89,6 +91,7 @@ print(sys.implementation.cache_tag, failed)
 """
 
 
+@functools.cache  # probed once per process: `make run` rebuilds on every save
 def bytecode_python(target: str) -> str | None:
     """The interpreter whose bytecode the target runs: the host's, or Lambda's python3.12 if present."""
     if target == "host":
@@ -217,17 +220,53 @@ def function_names(functions_dir: Path = FUNCTIONS) -> list[str]:
     return sorted(p.parent.name for p in functions_dir.glob("*/function.json"))
 
 
+def artifact_dir(target: str, bundle_layer: bool = False, out: Path | None = None) -> Path:
+    """Where ``build`` writes a target's artifacts (and their manifest.json)."""
+    return (out or ROOT / "build") / (f"{target}-bundled" if bundle_layer else target)
+
+
+def _previous_manifest(
+    out_dir: Path, bundle_layer: bool, bytecode: str | None, kept: list[str]
+) -> dict[str, Any] | None:
+    """The manifest a partial build extends: one of the same layout and bytecode, listing every kept
+    function; None means build everything."""
+    try:
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = manifest.get("bundle_layer") == bundle_layer and manifest.get("bytecode") == bytecode
+    if not same or any(name not in manifest.get("functions", {}) for name in kept):
+        return None
+    return manifest
+
+
+def _write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".manifest.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    Path(tmp_name).chmod(0o644)
+    Path(tmp_name).replace(out_dir / "manifest.json")
+
+
 def build(
     target: str = "lambda",
     bundle_layer: bool = False,
     out: Path | None = None,
     functions_dir: Path = FUNCTIONS,
+    *,
+    only: Collection[str] | None = None,
+    layer: bool = True,
 ) -> Path:
-    """Build every artifact for a target; return the output directory (holding manifest.json)."""
+    """Build the artifacts for a target; return the output directory (holding manifest.json).
+
+    ``only`` (function names) and ``layer=False`` rebuild just those zips, byte for byte as a full
+    build would, and keep the other entries of the existing manifest: the hot reload of `make run`
+    rebuilds what a save touched. Without a manifest to extend, everything is built.
+    """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {sorted(TARGETS)}")
-    out_root = out or ROOT / "build"
-    out_dir = out_root / (f"{target}-bundled" if bundle_layer else target)
+    out_dir = artifact_dir(target, bundle_layer, out)
+    names = function_names(functions_dir)
     site = _pip_site(target, ROOT / "build" / ".pip-cache")
     python = bytecode_python(target)
     site_tag = _compiled_site(site, python)
@@ -237,41 +276,50 @@ def build(
             "so Lambda will compile them at every cold start",
             file=sys.stderr,
         )
-    names = function_names(functions_dir)
+    kept = [name for name in names if only is not None and name not in only]
+    if layer and bundle_layer:
+        kept = []  # every function zip carries the layer
+    previous = _previous_manifest(out_dir, bundle_layer, site_tag, kept) if kept or not layer else None
+    if previous is None:
+        kept, layer = [], True
+    rebuilt = [name for name in names if name not in kept]
     with tempfile.TemporaryDirectory(prefix="build-") as tmp:
         staged = Path(tmp)
-        apikit = _stage(SHARED / "apikit", staged / "python" / "apikit")
-        handlers = {name: _stage(functions_dir / name, staged / "functions" / name) for name in names}
+        apikit = _stage(SHARED / "apikit", staged / "python" / "apikit") if layer or bundle_layer else None
+        handlers = {name: _stage(functions_dir / name, staged / "functions" / name) for name in rebuilt}
         tag = None
         if python is not None:
-            trees = [(apikit, "/opt/python/apikit"), *((path, "/var/task") for path in handlers.values())]
-            tag = compile_trees(python, trees)
+            trees = [(path, "/var/task") for path in handlers.values()]
+            if apikit is not None:
+                trees.insert(0, (apikit, "/opt/python/apikit"))
+            tag = compile_trees(python, trees) if trees else site_tag
             if tag != site_tag:
                 raise RuntimeError(f"bytecode tags differ: layer site {site_tag}, sources {tag}")
-        layer = layer_entries(site, apikit, "python/", tag)
-        manifest: dict[str, object] = {
+        manifest: dict[str, Any] = {
             "target": target,
             "bundle_layer": bundle_layer,
             "architecture": "x86_64",
             "bytecode": tag,
-            "layer": {"path": "layer.zip", "sha256": write_zip(out_dir / "layer.zip", layer)},
         }
-        bundled = layer_entries(site, apikit, "", tag) if bundle_layer else []
-        functions: dict[str, dict[str, str]] = {}
-        for name in names:
+        if previous is not None and not layer:
+            manifest["layer"] = previous["layer"]
+        else:
+            assert apikit is not None
+            entries = layer_entries(site, apikit, "python/", tag)
+            manifest["layer"] = {"path": "layer.zip", "sha256": write_zip(out_dir / "layer.zip", entries)}
+        bundled = layer_entries(site, apikit, "", tag) if apikit is not None and bundle_layer else []
+        functions = {name: previous["functions"][name] for name in kept} if previous is not None else {}
+        for name, staged_dir in handlers.items():
             rel = f"functions/{name}.zip"
-            entries = list(_entries(handlers[name], "", tag)) + bundled
+            entries = list(_entries(staged_dir, "", tag)) + bundled
             functions[name] = {"path": rel, "sha256": write_zip(out_dir / rel, entries)}
+        functions = dict(sorted(functions.items()))
     # Drop zips of functions that no longer exist, so Terraform never sees stale artifacts.
     for stale in (out_dir / "functions").glob("*.zip"):
         if stale.stem not in functions:
             stale.unlink()
     manifest["functions"] = functions
-    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".manifest.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    Path(tmp_name).chmod(0o644)
-    Path(tmp_name).replace(out_dir / "manifest.json")
+    _write_manifest(out_dir, manifest)
     return out_dir
 
 

@@ -116,3 +116,11 @@ output "api_key_values" {
   }
   sensitive = true
 }
+
+output "artifacts" {
+  description = "Where Lambda code comes from: bucket (the artifacts bucket) and layer_arn (null when the layer is bundled). `make run`'s hot reload uploads there as a deploy does."
+  value = {
+    bucket    = module.artifacts.bucket_name
+    layer_arn = module.layer.arn
+  }
+}

@@ -28,8 +28,9 @@ READY = re.compile(r"Embedded stack ready in ([\d.]+) s \(build \+ terraform ([\
 class MakeRun:
     """`make run` in its own process group; remembers when the ready banner appeared."""
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, make_vars: tuple[str, ...] = ()) -> None:
         self._log = log
+        self.make_vars = make_vars  # e.g. FRESH=1 (from nothing) or APPLY=1 (restore, then apply)
         self.tail: collections.deque[str] = collections.deque(maxlen=60)
         self.ready = threading.Event()
         self.banner: tuple[float, float] | None = None
@@ -40,8 +41,8 @@ class MakeRun:
         env = {**os.environ, "EMBEDDED_API_PORT": "0", "EMBEDDED_AWS_PORT": "0",
                "EMBEDDED_STATE_DIR": str(STATE_DIR)}  # fmt: skip
         self._started = time.monotonic()
-        self._proc = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],  # noqa: S607 - make from PATH, as a user runs it
+        self._proc = subprocess.Popen(  # noqa: S603 - make and our own fixed variables
+            ["make", "--no-print-directory", "run", *make_vars],  # noqa: S607 - make from PATH, as a user runs it
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -108,10 +109,10 @@ def wait_for_quiet(log: Log, timeout_s: float = 300.0) -> int:
 
 
 @contextmanager
-def started(log: Log) -> Iterator[MakeRun]:
+def started(log: Log, *make_vars: str) -> Iterator[MakeRun]:
     """One `make run`, ready on entry, stopped on exit; started when no other stack runs if possible."""
     others = wait_for_quiet(log)
-    run = MakeRun(log)
+    run = MakeRun(log, make_vars)
     run.others_at_start = others
     try:
         run.wait_ready()

@@ -59,6 +59,14 @@ def terraform_breakdown(log: Log) -> dict[str, Any]:
             seconds = int(match.group(2) or 0) * 60 + int(match.group(3))
             slowest.append({"resource": match.group(1), "seconds": seconds})
     slowest.sort(key=lambda r: r["seconds"], reverse=True)
+    by_class: dict[str, dict[str, int]] = {}  # aws_sqs_queue -> count, slowest, summed seconds
+    for row in slowest:
+        kind = next((p for p in row["resource"].split(".") if p.startswith("aws_")), row["resource"])
+        kind = kind.split("[", 1)[0]
+        entry = by_class.setdefault(kind, {"count": 0, "max_s": 0, "sum_s": 0})
+        entry["count"] += 1
+        entry["max_s"] = max(entry["max_s"], row["seconds"])
+        entry["sum_s"] += row["seconds"]
     log("  terraform breakdown: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
     return {"target": target, "steps_s": steps, "resources": len(slowest), "slowest": slowest[:8],
-            "other_stacks_at_start": others}  # fmt: skip
+            "by_class": by_class, "other_stacks_at_start": others}  # fmt: skip

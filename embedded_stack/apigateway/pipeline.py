@@ -109,6 +109,7 @@ class Pipeline:
                 request_query=dict(query_pairs(request.query_string)),
                 message=rejection.message,
                 validation_errors=rejection.details,
+                stage_variables=snapshot.stage_variables,
             )
         response.headers.extend(
             [

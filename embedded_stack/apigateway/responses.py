@@ -152,13 +152,10 @@ def _proxy_body(payload: dict[str, Any]) -> bytes:
         raise MalformedResponse(f"body is not valid base64: {exc}") from exc
 
 
-# $context.x or ${context.x}; a brace is only consumed when it opens the variable.
-_VARIABLE = re.compile(r"\$\{(context(?:\.[A-Za-z0-9_]+)+)\}|\$(context(?:\.[A-Za-z0-9_]+)+)")
+# $context.x / $stageVariables.x, or ${...}; a brace is only consumed when it opens the variable.
+_NAME = r"(?:context|stageVariables)(?:\.[A-Za-z0-9_]+)+"
+_VARIABLE = re.compile(rf"\$\{{({_NAME})\}}|\$({_NAME})")
 _HEADER_PARAM = "gatewayresponse.header."
-
-
-def _json_string_content(value: str) -> str:
-    return json.dumps(value)[1:-1]
 
 
 def render_gateway_error(
@@ -170,13 +167,17 @@ def render_gateway_error(
     request_query: Mapping[str, str],
     message: str | None = None,
     validation_errors: str = "",
+    stage_variables: Mapping[str, str] | None = None,
 ) -> HttpResponse:
     """The response for a gateway error, customised by the API's gateway responses if it has any.
 
-    Template variables supported: ``$context.error.message|messageString|responseType|
-    validationErrorString`` and any flat ``$context.*`` given in ``context``. Values substituted
-    inside a template are JSON-string escaped so the body stays valid JSON (API Gateway leaves
-    quotes in validation messages unescaped; we deliberately do not reproduce that bug).
+    A gateway response template is not Velocity: API Gateway substitutes ``$context.*`` and
+    ``$stageVariables.*`` as plain text and escapes nothing. ``$context.error.messageString`` is the
+    message between double quotes, unescaped ("the quoted value of $context.error.message"; ``null``
+    when there is none, as for authorizer configuration errors), and
+    ``$context.error.validationErrorString`` the validator's messages as they are, quotes included, so
+    a template that puts it between quotes is invalid JSON on AWS and here alike. Unknown variables
+    render empty.
     """
     text = message or kind.message
     fallback = "DEFAULT_4XX" if kind.status < 500 else "DEFAULT_5XX"
@@ -185,11 +186,14 @@ def render_gateway_error(
     if custom is not None and custom.status_code:
         status = int(custom.status_code)
     values = {
-        "context.error.message": _json_string_content(text or ""),
-        "context.error.messageString": json.dumps(text),
+        **{f"context.{k}": v for k, v in context.items()},
+        **{f"stageVariables.{k}": v for k, v in (stage_variables or {}).items()},
+        "context.error.message": text or "",
+        # A null message (authorizer configuration errors) is a bare null, as AWS's default
+        # template {"message":$context.error.messageString} answers them: {"message":null}.
+        "context.error.messageString": "null" if text is None else f'"{text}"',
         "context.error.responseType": kind.name,
-        "context.error.validationErrorString": _json_string_content(validation_errors),
-        **{f"context.{k}": _json_string_content(v) for k, v in context.items()},
+        "context.error.validationErrorString": validation_errors,
     }
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
     if custom is not None and custom.templates:

@@ -13,6 +13,7 @@ counters and the Lambda authorizer cache live across reloads; ``usage`` answers 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from embedded_stack.apigateway import controlplane
 from embedded_stack.apigateway import responses as r
 from embedded_stack.apigateway.accesslog import AccessLog
 from embedded_stack.apigateway.authorizer import LambdaAuthorizers
+from embedded_stack.apigateway.framing import BadFraming, read_body
 from embedded_stack.apigateway.limits import BucketRegistry, QuotaCounter
 from embedded_stack.apigateway.pipeline import MAX_PAYLOAD_BYTES, Outcome, Pipeline, RunnerLike
 from embedded_stack.apigateway.request import IncomingRequest
@@ -41,6 +43,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """One connection. Every method token is served by ``_serve`` (API Gateway answers a method no
+    route defines with its MISSING_AUTHENTICATION_TOKEN response, not the HTTP server's 501), and
+    every answer, the HTTP server's own errors included, is JSON."""
+
     protocol_version = "HTTP/1.1"
     # Headers and body leave in separate writes; with Nagle on, a kept-alive client waits for a
     # delayed ACK (~40 ms) on every response.
@@ -52,76 +58,55 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence http.server's stderr lines: the access log says it better."""
 
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> for the request's method: TRACE, CONNECT, PROPFIND... too.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The HTTP server's own errors (bad request line, headers too large...) as JSON, then close."""
+        phrase = self.responses.get(code, ("Error",))[0]
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unparsable request line: still answer with a status
+            self.request_version = "HTTP/1.1"
+        body = json.dumps({"message": phrase}).encode()
+        self._write(r.HttpResponse(code, [("Content-Type", "application/json")], body))
+
     def _serve(self) -> None:
         gateway = self.server.gateway
         raw_path, _, query = self.path.partition("?")
-        length_header = self.headers.get("Content-Length")
-        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
         try:
-            length = int(length_header) if length_header else 0
-        except ValueError:
-            self._write(
-                r.HttpResponse(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
-            )
-            self.close_connection = True
+            body = read_body(self.headers, self.rfile, MAX_PAYLOAD_BYTES)
+        except BadFraming as exc:
+            log.info("%s %s: 400, %s", self.command, raw_path[:200], exc)
+            self.send_error(400)
             return
-        if length > MAX_PAYLOAD_BYTES:
-            # Read (and drop) what the client sends before answering: closing a socket with unread
-            # data resets it, and the client would see a connection error instead of the 413.
-            self._discard(length)
+        if body.oversized or not body.drained:
             self.close_connection = True
-            body = b""
-            too_large = True
-        else:
-            too_large = False
-            body = self._read_chunked() if chunked else self.rfile.read(length) if length else b""
-            if body is None:
-                too_large = True
-                body = b""
-                self.close_connection = True
         request = IncomingRequest(
             http_method=self.command,
             path=raw_path,
             query_string=query,
             headers=list(self.headers.items()),
-            body=body,
+            body=body.data,
             source_ip=self.client_address[0],
             protocol=self.request_version,
             host=self.headers.get("Host") or f"{gateway.host}:{gateway.port}",
-            oversized=too_large,
+            oversized=body.oversized,
         )
-        outcome = gateway.dispatch(request)
-        self._write(outcome.response, head=self.command == "HEAD")
-
-    def _discard(self, length: int, cap: int = 8 * MAX_PAYLOAD_BYTES) -> None:
-        """Drain up to ``cap`` bytes of a body we will not use."""
-        remaining = min(length, cap)
-        while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 1 << 20))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-
-    def _read_chunked(self) -> bytes | None:
-        """Decode a chunked body; None if it passes the payload limit (the rest is drained)."""
-        data = bytearray()
-        seen = 0
-        while True:
-            try:
-                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
-            except ValueError:
-                return None  # not chunked encoding at all: refuse it like an oversized body
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return bytes(data) if seen <= MAX_PAYLOAD_BYTES else None
-            seen += size
-            if seen > 8 * MAX_PAYLOAD_BYTES:
-                return None
-            chunk = self.rfile.read(size)
-            if seen <= MAX_PAYLOAD_BYTES:
-                data += chunk
-            self.rfile.readline(16)
+        try:
+            outcome = gateway.dispatch(request)
+        except Exception:  # a bug of ours: answer as API Gateway's internal failure, keep serving
+            log.exception("%s %s: the gateway failed", self.command, raw_path[:200])
+            response = r.HttpResponse(
+                500,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", "InternalServerErrorException")],
+                b'{"message":"Internal server error"}',
+            )
+        else:
+            response = outcome.response
+        self._write(response, head=self.command == "HEAD")
 
     def _write(self, response: r.HttpResponse, head: bool = False) -> None:
         self.send_response(response.status)
@@ -134,8 +119,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
 class Gateway:

@@ -1,7 +1,9 @@
 """Request validation as an API Gateway request validator performs it, before the integration runs.
 
 Body: the model mapped to the request's Content-Type (or ``$default``; a missing Content-Type means
-application/json) is checked as a JSON Schema draft-04 document. Parameters: every
+application/json) is checked as a JSON Schema draft-04 document; messages are worded as API Gateway's
+validator words them (``validation_messages``). A body nested too deeply to parse is rejected like
+any other invalid body, never an error of the gateway. Parameters: every
 ``method.request.<location>.<name>`` marked required must be present.
 """
 
@@ -13,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft4Validator
+
+from embedded_stack.apigateway.validation_messages import message
 
 _cache_lock = threading.Lock()
 _validators: dict[str, Draft4Validator] = {}
@@ -38,16 +42,27 @@ def select_model(request_models: Mapping[str, str], content_type: str | None) ->
 
 
 def body_errors(schema: dict[str, Any], body: bytes) -> list[str]:
-    """Why the body does not satisfy the model's schema; empty when it does."""
+    """Why the body does not satisfy the model's schema, in API Gateway's words; empty when it does."""
     try:  # an absent body is validated as JSON null, which an object schema rejects
         document = json.loads(body.decode("utf-8")) if body else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return [f"Invalid JSON in request body: {exc}"]
-    errors = sorted(_validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
-    messages = []
+    except RecursionError:
+        # Deeper than the parser's stack allows (about 1,000 levels, Jackson's default limit too).
+        return ["Invalid JSON in request body: nesting too deep"]
+    try:
+        errors = sorted(_validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        return ["Invalid request body: nesting too deep to validate"]
+    messages: list[str] = []
+    seen: set[tuple[str, tuple[Any, ...]]] = set()
     for error in errors:
-        where = "/" + "/".join(str(p) for p in error.absolute_path)
-        messages.append(f"{error.message} (at {where})" if error.absolute_path else error.message)
+        # jsonschema reports each missing property apart; the validator reports them in one message.
+        key = (str(error.validator), tuple(error.absolute_path))
+        if error.validator == "required" and key in seen:
+            continue
+        seen.add(key)
+        messages.append(message(error))
     return messages
 
 

@@ -4,7 +4,9 @@ For every enabled mapping whose source is a DynamoDB stream, one ``ShardPoller``
 reads records through the DynamoDB Streams API at the moto endpoint (moto itself must not consume
 the stream: see moto_server.patches) and invokes the function through the runner. Mappings are
 re-read every few seconds: new ones start, removed or changed ones stop (a changed one resumes
-from its checkpoint).
+from its checkpoint), and a poller that died (an unexpected error: it logs why) is restarted from its
+checkpoint, as Lambda's pollers are, with a warning: records it had taken but not checkpointed are
+delivered again (at least once).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class StreamPollers:
         *,
         poll_interval_s: float = POLL_INTERVAL_S,
         refresh_interval_s: float = REFRESH_INTERVAL_S,
+        checkpoints: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self._clients = Clients(endpoint_url, region)
         self._invoke = invoke
@@ -43,6 +46,9 @@ class StreamPollers:
         self._pollers: dict[tuple[str, str], tuple[ShardPoller, threading.Event]] = {}
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
+        self.restarts = 0  # pollers found dead and restarted (tests and the soak read it)
+        # (mapping UUID, shard id) -> sequence number dealt with, from a previous run (fast restart).
+        self._resume = dict(checkpoints or {})
 
     def start(self) -> StreamPollers:
         self.sync()
@@ -85,6 +91,16 @@ class StreamPollers:
                     stop.set()
                     del self._pollers[key]
                     retired[key] = poller
+                elif not poller.is_alive() and not stop.is_set():
+                    del self._pollers[key]
+                    retired[key] = poller
+                    self.restarts += 1
+                    log.warning(
+                        "stream poller %s for %s died; restarting it from checkpoint %s",
+                        poller.name,
+                        poller.settings.function_arn,
+                        poller.checkpoint or "(none: the starting position)",
+                    )
         for poller in retired.values():
             poller.join(timeout=60)  # let it finish its batch so the checkpoint is exact
         with self._lock:
@@ -99,7 +115,7 @@ class StreamPollers:
                     self._invoke,
                     stop,
                     poll_interval_s=self._poll,
-                    resume_after=retired[key].checkpoint if key in retired else None,
+                    resume_after=retired[key].checkpoint if key in retired else self._resume.get(key),
                 )
                 self._pollers[key] = (poller, stop)
                 poller.start()
@@ -119,6 +135,16 @@ class StreamPollers:
         with self._lock:
             return [p for p, _ in self._pollers.values()]
 
+    def checkpoints(self) -> dict[tuple[str, str], str]:
+        """(mapping UUID, shard id) -> the last sequence number dealt with, for the next run to resume
+        after (as Lambda keeps a mapping's position); exact once ``join`` has returned."""
+        found = dict(self._resume)
+        with self._lock:
+            for key, (poller, _) in self._pollers.items():
+                if poller.checkpoint is not None:
+                    found[key] = poller.checkpoint
+        return found
+
     def halt(self) -> None:
         """Ask every poller to stop after its current step (does not wait)."""
         self._stop.set()
@@ -128,10 +154,12 @@ class StreamPollers:
 
     def join(self, timeout_s: float = 10.0) -> None:
         with self._lock:
-            pollers = [p for p, _ in self._pollers.values()]
+            pollers = {key: p for key, (p, _) in self._pollers.items()}
             self._pollers.clear()
-        for poller in pollers:
+        for key, poller in pollers.items():
             poller.join(timeout=timeout_s)
+            if poller.checkpoint is not None:
+                self._resume[key] = poller.checkpoint
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
 

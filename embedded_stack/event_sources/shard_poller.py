@@ -34,6 +34,7 @@ from embedded_stack.event_sources.clients import Clients
 from embedded_stack.event_sources.records import failure_record, lambda_record
 from embedded_stack.event_sources.settings import MappingSettings
 from embedded_stack.lambda_runtime import MAX_SYNC_PAYLOAD, InvokeResult
+from embedded_stack.moto_server import faults
 
 log = logging.getLogger("embedded.streams")
 
@@ -117,9 +118,8 @@ class ShardPoller(threading.Thread):
     def run(self) -> None:
         try:
             self._loop()
-        except Exception:  # a poller must say why it died, loudly
-            log.exception("stream poller %s for %s stopped", self.name, self.settings.function_arn)
-            raise
+        except Exception:  # a poller must say why it died, loudly; StreamPollers restarts it
+            log.exception("stream poller %s for %s died", self.name, self.settings.function_arn)
 
     def _loop(self) -> None:
         iterator = self._iterator()
@@ -187,6 +187,7 @@ class ShardPoller(threading.Thread):
                 continue
             result = self._invoke(self.settings.function_arn, None, {"Records": pending.records})
             pending.invokes += 1
+            faults.poller_crash(self.name)  # injected: the function took the batch, no checkpoint yet
             if result.status == "ok":
                 failed_at = self._first_failure(pending.records, result.payload)
                 if failed_at is None:

@@ -92,6 +92,11 @@ class CodeCache:
             return target
 
 
+def layer_import_paths(layer_dir: Path, runtime: str) -> list[str]:
+    """Where the Python runtime looks inside an extracted layer (/opt), in its order."""
+    return [str(layer_dir / "python" / "lib" / runtime / "site-packages"), str(layer_dir / "python")]
+
+
 def read_deployment(client: Any, code: CodeCache, name: str, qualifier: str | None) -> Deployment:
     """name:qualifier as the control plane has it (GetFunction, GetLayerVersion), its code unpacked."""
     kwargs: dict[str, str] = {"FunctionName": name}
@@ -109,11 +114,7 @@ def read_deployment(client: Any, code: CodeCache, name: str, qualifier: str | No
         parts = layer["Arn"].split(":")  # arn:aws:lambda:region:account:layer:name:version
         content = client.get_layer_version(LayerName=parts[6], VersionNumber=int(parts[7]))["Content"]
         layer_dir = code.extract(content["Location"], content["CodeSha256"])
-        runtime = config.get("Runtime") or LAMBDA_RUNTIME
-        layer_paths += [
-            str(layer_dir / "python" / "lib" / runtime / "site-packages"),
-            str(layer_dir / "python"),
-        ]
+        layer_paths += layer_import_paths(layer_dir, config.get("Runtime") or LAMBDA_RUNTIME)
     return Deployment(
         function_name=config["FunctionName"],
         version=config.get("Version") or "$LATEST",

@@ -16,6 +16,7 @@ learns about the emulator is AWS_ENDPOINT_URL.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -48,6 +49,9 @@ from embedded_stack.lambda_runtime.workers import (
     WorkerTimeout,
     lambda_environment,
 )
+from embedded_stack.moto_server import faults
+
+log = logging.getLogger("embedded.lambda")
 
 INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand functions
 UNRESERVED_CAP_ENV = "EMBEDDED_LAMBDA_CONCURRENCY"
@@ -102,6 +106,7 @@ class Runner:
         self._busy: set[Worker] = set()
         self._resolved: dict[tuple[str, str | None], tuple[float, Deployment, _Limit]] = {}
         self._refreshing: set[tuple[str, str | None]] = set()
+        self._epoch = 0  # bumped by invalidate(): loads begun before it are not remembered
         self._closed = False
 
     # -- control plane -------------------------------------------------------------------
@@ -140,14 +145,36 @@ class Runner:
     def _load(self, name: str, qualifier: str | None) -> tuple[Deployment, _Limit]:
         key = (name, qualifier)
         now = time.monotonic()
+        with self._lock:
+            epoch = self._epoch
         deployment = read_deployment(self._client, self._code, name, qualifier)
         reserved = self._client.get_function_concurrency(FunctionName=name).get(
             "ReservedConcurrentExecutions"
         )
         limit = _Limit(int(reserved), True) if reserved is not None else _Limit(self._cap, False)
         with self._lock:
-            self._resolved[key] = (now, deployment, limit)
+            if epoch == self._epoch:  # not read before an invalidate() that happened meanwhile
+                self._resolved[key] = (now, deployment, limit)
         return deployment, limit
+
+    @property
+    def code_cache(self) -> CodeCache:
+        """Unpacked code by CodeSha256 (the hot reload unpacks a new zip here before deploying it)."""
+        return self._code
+
+    def deployment(self, function_name: str, qualifier: str | None = None) -> Deployment:
+        """name:qualifier as the control plane has it now (read afresh, and remembered)."""
+        return self._load(*split_function_ref(function_name, qualifier))[0]
+
+    def invalidate(self, function_name: str | None = None) -> None:
+        """Forget resolved configurations (of one function, or all): the next invocation reads the
+        control plane first. Called right after a redeploy, so the very next request runs the new
+        code instead of waiting for the TTL."""
+        name = split_function_ref(function_name, None)[0] if function_name else None
+        with self._lock:
+            self._epoch += 1
+            for key in [k for k in self._resolved if name is None or k[0] == name]:
+                del self._resolved[key]
 
     def _pool(self, function_name: str) -> Pool:
         with self._lock:
@@ -222,12 +249,7 @@ class Runner:
                 "timeout",
             )
         except WorkerGone:
-            code = worker.exit_code()
-            self._discard(worker)
-            return call.function_error(
-                "Runtime.ExitError",
-                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status {code}",
-            )
+            return self._gone(worker, call, None)
         if ready.get("type") != "ready":
             self._discard(worker)
             error = ready.get("error") or {"errorMessage": "init failed", "errorType": "Runtime.Unknown"}
@@ -253,6 +275,11 @@ class Runner:
         }
         self._sink.write(d.function_name, f"START RequestId: {call.request_id} Version: {d.version}")
         begun = time.monotonic()
+        kill_after = faults.worker_kill_delay(d.function_name)
+        killer = threading.Timer(kill_after, worker.signal_kill) if kill_after is not None else None
+        if killer is not None:
+            killer.daemon = True
+            killer.start()
         try:
             reply = worker.call(message, call.timeout_s)
         except WorkerTimeout:
@@ -268,13 +295,10 @@ class Runner:
                 "timeout",
             )
         except WorkerGone:
-            code = worker.exit_code()
-            self._discard(worker)
-            self._report(d, call.request_id, time.monotonic() - begun)
-            return call.function_error(
-                "Runtime.ExitError",
-                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status {code}",
-            )
+            return self._gone(worker, call, time.monotonic() - begun)
+        finally:
+            if killer is not None:
+                killer.cancel()
         self._report(d, call.request_id, time.monotonic() - begun)
         self._release(pool, worker)
         if not reply.get("ok"):
@@ -286,6 +310,27 @@ class Runner:
                 f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
             )
         return call.result(True, result, "ok")
+
+    def _gone(self, worker: Worker, call: Call, elapsed_s: float | None) -> InvokeResult:
+        """The worker process died (a crash, os._exit, SIGKILL): the invocation fails as on Lambda,
+        the environment is discarded and the next invocation starts a fresh one. Said in the
+        function's log and in the stack's."""
+        d = call.deployment
+        reason = worker.exit_reason()
+        self._discard(worker)
+        error = f"RequestId: {call.request_id} Error: Runtime exited with error: {reason}"
+        self._sink.write(d.function_name, f"{error}\nRuntime.ExitError")
+        log.warning(
+            "%s: worker pid %d died (%s) during %s %s; the next invocation starts a fresh worker",
+            d.function_name,
+            worker.process.pid,
+            reason,
+            "the init phase of" if elapsed_s is None else "RequestId",
+            call.request_id,
+        )
+        if elapsed_s is not None:
+            self._report(d, call.request_id, elapsed_s)
+        return call.function_error("Runtime.ExitError", error)
 
     def _release(self, pool: Pool, worker: Worker) -> None:
         """Back to the warm pool (or stopped, when the runner is closing)."""

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import threading
 import time
@@ -155,9 +156,23 @@ class Worker:
         except subprocess.TimeoutExpired:
             return None
 
-    def kill(self) -> None:
+    def exit_reason(self) -> str:
+        """As Lambda words it: ``exit status 3``, or ``signal: killed`` when SIGKILL ended it."""
+        code = self.exit_code()
+        if code is None:
+            return "exit status unknown"
+        if code < 0:
+            name = signal.strsignal(-code) or f"signal {-code}"
+            return f"signal: {name.lower()}"
+        return f"exit status {code}"
+
+    def signal_kill(self) -> None:
+        """SIGKILL the process group only (the caller waiting on the pipe sees the worker gone)."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, 9)
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        self.signal_kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         for fd in (self._to_worker, self._from_worker):

@@ -1,20 +1,33 @@
-"""Fault injection into the embedded moto server's Firehose, driven by a small JSON file.
+"""Fault injection into the embedded stack, driven by one small JSON file.
 
-``install()`` wraps moto's ``FirehoseBackend.put_record_batch`` in the server's process (the embedded
-stack calls it once after moto starts). Each call re-reads the spec file when its mtime changes (path
-from env ``EMBEDDED_FAULTS_FILE``, default ``.local/faults.json``); no file means no faults. Changing
-the file resets every counter. The spec, all keys optional::
+The spec file (path from env ``EMBEDDED_FAULTS_FILE``, default ``.local/faults.json``) is re-read
+whenever its mtime changes; no file means no faults; changing the file resets every counter. It
+lives in the stack's process: ``install()`` wraps moto's Firehose (here) and DynamoDB
+(``dynamodb_faults``), and the Lambda runner and the stream pollers ask ``worker_kill_delay`` and
+``poller_crash`` before the step a fault would break. The spec, all keys optional::
 
     {
-      "throttle": {"calls": 3, "until": 1764072000.0},   # the whole call fails: ServiceUnavailableException
-      "partial":  {"calls": 2, "every": 2},              # every 2nd record of a call gets an ErrorCode
-      "poison":   ["MARKER"],                            # records containing a marker always get an ErrorCode
-      "crash":    {"after_records": 5, "times": 1}       # after 5 records were accepted, a call stores the
-    }                                                    # records up to the 5th, then fails as a whole
+      "throttle": {"calls": 3, "until": 1764072000.0},   # Firehose: the whole call fails
+                                                         #   (ServiceUnavailableException)
+      "partial":  {"calls": 2, "every": 2},              # Firehose: every 2nd record of a call fails
+      "poison":   ["MARKER"],                            # Firehose: records containing a marker fail
+      "crash":    {"after_records": 5, "times": 1},      # Firehose: stores records up to the 5th,
+                                                         #   then the call fails as a whole
+      "dynamodb_throttle": {"until": 1764072000.0, "every": 2, "unprocessed_every": 3},
+                                                         # DynamoDB item operations: every 2nd call
+                                                         #   fails (ProvisionedThroughputExceeded);
+                                                         #   batch calls that pass leave every 3rd
+                                                         #   request unprocessed
+      "kill_worker": {"function": "batch_write", "after_ms": 200, "times": 1},
+                                                         # SIGKILL the worker running an invocation
+                                                         #   of that function (deployed name, or its
+                                                         #   folder name), 200 ms into it
+      "poller_crash": {"times": 1}                       # a stream poller dies after its function
+    }                                                    #   took a batch, before checkpointing it
 
-A time-limited fault is active while both of its limits hold: fewer than ``calls`` calls hit (when
-given) and ``time.time() < until`` (when given). What fired is counted in ``<spec>.state.json`` so
-tests that run the stack in another process can check that a fault really happened.
+A fault bounded by ``calls`` or ``times`` stops after that many; by ``until`` (epoch seconds) at
+that time; both may be given. What fired is counted in ``<spec>.state.json`` so tests and the soak
+that run the stack in another process can check that a fault really happened.
 """
 
 from __future__ import annotations
@@ -76,17 +89,22 @@ def fired(path: Path | None = None) -> dict[str, int]:
         return {}
 
 
+_OBJECT_FAULTS = ("throttle", "partial", "crash", "dynamodb_throttle", "kill_worker", "poller_crash")
+
+
 def _validate(spec: dict[str, Any]) -> None:
-    unknown = set(spec) - {"throttle", "partial", "poison", "crash"}
+    unknown = set(spec) - {"poison", *_OBJECT_FAULTS}
     if unknown:
         raise FaultSpecError(f"unknown fault(s): {sorted(unknown)}")
     if not isinstance(spec.get("poison", []), list):
         raise FaultSpecError("poison must be a list of marker strings")
-    for name in ("throttle", "partial", "crash"):
+    for name in _OBJECT_FAULTS:
         if not isinstance(spec.get(name, {}), dict):
             raise FaultSpecError(f"{name} must be an object")
     if "crash" in spec and not isinstance(spec["crash"].get("after_records"), int):
         raise FaultSpecError("crash.after_records must be an integer")
+    if "kill_worker" in spec and not isinstance(spec["kill_worker"].get("function"), str):
+        raise FaultSpecError("kill_worker.function must name a function")
 
 
 class _Faults:
@@ -123,7 +141,18 @@ class _Faults:
             return False
         if "calls" in fault and self.used.get(name, 0) >= fault["calls"]:
             return False
+        if "times" in fault and self.used.get(name, 0) >= fault["times"]:
+            return False
         return not ("until" in fault and time.time() >= fault["until"])
+
+    def take(self, name: str) -> dict[str, Any] | None:
+        """The fault's spec if it is active now, counted as fired once; None otherwise."""
+        with self.lock:
+            self.refresh()
+            if not self.active(name):
+                return None
+            self.fire(name)
+            return dict(self.spec[name])
 
     def fire(self, name: str, count: int = 1) -> None:
         self.used[name] = self.used.get(name, 0) + count
@@ -132,6 +161,57 @@ class _Faults:
 
 
 _faults = _Faults()
+
+
+class InjectedFault(RuntimeError):
+    """Raised where the spec asks a part of the stack to fail as if by a bug."""
+
+
+def worker_kill_delay(function_name: str) -> float | None:
+    """Seconds after which the worker about to run an invocation of ``function_name`` is killed.
+
+    The spec names the function as deployed (``items-local-batch_write``) or as its folder under
+    ``functions/`` (``batch_write``), which every stage's name ends with."""
+    with _faults.lock:
+        _faults.refresh()
+        fault = _faults.spec.get("kill_worker") or {}
+        wanted = fault.get("function")
+        named = wanted is not None and (function_name == wanted or function_name.endswith(f"-{wanted}"))
+        if not named or not _faults.active("kill_worker"):
+            return None
+        _faults.fire("kill_worker")
+        return max(0.0, float(fault.get("after_ms", 0)) / 1000)
+
+
+def poller_crash(poller: str) -> None:
+    """Raise ``InjectedFault`` when the spec says a stream poller dies now (``times`` in all)."""
+    if _faults.take("poller_crash") is not None:
+        raise InjectedFault(f"injected crash of stream poller {poller}")
+
+
+def dynamodb_verdict(operation: str) -> tuple[str, int] | None:
+    """For one DynamoDB item operation, per ``dynamodb_throttle``: ("throttle", 0) fails the call,
+    ("unprocessed", n) has a batch call leave every n-th request unprocessed, None lets it through."""
+    with _faults.lock:
+        _faults.refresh()
+        if not _faults.active("dynamodb_throttle"):
+            return None
+        fault = _faults.spec["dynamodb_throttle"]
+        seen = _faults.used.get("dynamodb_calls", 0) + 1
+        _faults.used["dynamodb_calls"] = seen  # counted apart: `calls` bounds the throttled ones
+        if seen % max(1, int(fault.get("every", 1))) == 0:
+            _faults.fire("dynamodb_throttle")
+            return "throttle", 0
+        if operation.startswith("batch_") and fault.get("unprocessed_every"):
+            return "unprocessed", max(2, int(fault["unprocessed_every"]))
+        return None
+
+
+def record(name: str, count: int = 1) -> None:
+    """Count ``count`` occurrences of a fault that fired outside this module (for ``fired``)."""
+    if count:
+        with _faults.lock:
+            _faults.fire(name, count)
 
 
 def _unavailable(message: str) -> Exception:
@@ -194,8 +274,12 @@ def _rejected(records: list[dict[str, bytes]]) -> dict[int, str]:
 
 
 def install() -> None:
-    """Wrap moto's Firehose put_record_batch once; fail loudly if moto's internals changed."""
+    """Wrap moto's Firehose and DynamoDB once; fail loudly if moto's internals changed."""
     from moto.firehose.models import FirehoseBackend
+
+    from embedded_stack.moto_server import dynamodb_faults
+
+    dynamodb_faults.install()
 
     current = FirehoseBackend.put_record_batch
     if hasattr(current, "__wrapped__"):
@@ -212,6 +296,10 @@ def install() -> None:
 def uninstall() -> None:
     """Undo ``install()`` (tests that patch an in-process moto)."""
     from moto.firehose.models import FirehoseBackend
+
+    from embedded_stack.moto_server import dynamodb_faults
+
+    dynamodb_faults.uninstall()
 
     current = FirehoseBackend.put_record_batch
     if hasattr(current, "__wrapped__"):

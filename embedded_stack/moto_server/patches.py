@@ -12,6 +12,10 @@ moto is pinned in requirements/dev.txt, and an upgrade must fail loudly here, no
    runner downloads exactly what was deployed and checks CodeSha256.
 3. Bucket policies: evaluated with the caller's principal and IAM's condition semantics
    (``_patch_policy_conditions``), so that "only this role may write" holds locally too.
+4. Browsers: moto's server allows CORS from every origin and authenticates nothing, so during
+   `make run` any web page could read the partners' keys and data, or send writes blind. CORS is off
+   and requests only browsers send (an ``Origin`` or ``Sec-Fetch-*`` header) are refused: on AWS a
+   page cannot sign requests; here nothing would stop it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,18 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
-from moto import __version__ as MOTO_VERSION
+from embedded_stack.moto_server import dynamodb_patches
+from embedded_stack.moto_server.dynamodb_patches import serialize_dynamodb_writes
+from embedded_stack.moto_server.internals import MotoPatchError, require, source_has
+
+__all__ = [
+    "CODE_PATH",
+    "MotoPatchError",
+    "code_location",
+    "install",
+    "serialize_dynamodb_writes",
+    "set_endpoint_url",
+]
 
 CODE_PATH = "/moto-api/embedded/code"
 _MAX_SHARD_ITERATORS = 10_000
@@ -35,26 +50,6 @@ _installed = False
 _endpoint_url: str | None = None
 # sha256 hex -> object holding ``code_bytes`` (a function version or a layer version).
 _code_by_digest: dict[str, Any] = {}
-
-
-class MotoPatchError(RuntimeError):
-    """moto's internals are not what these patches were written against."""
-
-
-def require(condition: bool, what: str) -> None:
-    if not condition:
-        raise MotoPatchError(
-            f"moto {MOTO_VERSION}: {what}. The embedded stack patches moto internals; "
-            "re-check embedded_stack/moto_server/patches.py against this moto version."
-        )
-
-
-def source_has(func: Any, *needles: str) -> bool:
-    try:
-        src = inspect.getsource(func)
-    except (OSError, TypeError):
-        return False
-    return all(n in src for n in needles)
 
 
 def _patch_stream_shard() -> None:
@@ -83,10 +78,11 @@ def _patch_stream_shard() -> None:
             event_name = "REMOVE"
         else:
             event_name = "MODIFY"
-        seq = len(self.items) + self.starting_sequence_number
+        pending = dynamodb_patches.pending_records(self)  # a transaction's: appended when it commits
+        seq = len(self.items) + len(pending or ()) + self.starting_sequence_number
         record = table_mod.StreamRecord(self.table, view_type, event_name, old, new, seq)
         record.record["awsRegion"] = self.table.region_name
-        self.items.append(record)
+        (self.items if pending is None else pending).append(record)
 
     add.__wrapped__ = original  # type: ignore[attr-defined]
     shard_cls.add = add
@@ -326,6 +322,40 @@ def _patch_policy_conditions() -> None:
     S3Response.bucket_response = with_context(S3Response.bucket_response)  # type: ignore[method-assign]
 
 
+_BROWSER_ONLY = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_DEST")
+_REFUSED = b'{"message":"Browser requests are refused: this endpoint serves AWS SDKs and Terraform only"}'
+
+
+def _patch_browser_access() -> None:
+    """No CORS headers, and no request a browser sends (the control plane is for SDKs only)."""
+    from moto.moto_server import werkzeug_app
+
+    require(
+        hasattr(werkzeug_app, "DISABLE_GLOBAL_CORS")
+        and source_has(werkzeug_app.create_backend_app, "if not DISABLE_GLOBAL_CORS", "CORS(backend_app)"),
+        "create_backend_app no longer enables flask-cors behind DISABLE_GLOBAL_CORS",
+    )
+    werkzeug_app.DISABLE_GLOBAL_CORS = True  # read when each service's app is first created
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    original = dispatcher.__call__
+    require(
+        list(inspect.signature(original).parameters) == ["self", "environ", "start_response"],
+        "DomainDispatcherApplication.__call__ is no longer the WSGI entry point",
+    )
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if any(name in environ for name in _BROWSER_ONLY):
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(_REFUSED)))],
+            )
+            return [_REFUSED]
+        return original(self, environ, start_response)
+
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    dispatcher.__call__ = __call__  # type: ignore[method-assign]
+
+
 def set_endpoint_url(url: str) -> None:
     """Tell the Location patch where the moto server listens."""
     global _endpoint_url  # noqa: PLW0603 - one server per process; set once it has a port
@@ -343,37 +373,5 @@ def install() -> None:
         _patch_code_locations()
         _patch_code_route()
         _patch_policy_conditions()
+        _patch_browser_access()
         _installed = True
-
-
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-_dynamodb_write_lock = threading.RLock()
-
-
-def serialize_dynamodb_writes() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB is per item (idempotent, once per process).
-
-    moto checks a ConditionExpression and then writes without a lock, so two threads racing a
-    conditional write can both succeed (a lost update AWS never allows). One lock around every
-    write operation of the backend (BatchWriteItem goes through ``put_item``/``delete_item``), and
-    TransactWriteItems checks every condition before it writes anything (``_transact_write_items``).
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    from embedded_stack.moto_server.transactions import patch_transactions
-
-    patch_transactions(DynamoDBBackend, require, source_has)
-
-    for name in _DYNAMODB_WRITES:
-        original = getattr(DynamoDBBackend, name)
-        require(callable(original), f"DynamoDBBackend.{name} is gone")
-        if getattr(original, "_serialized", False):
-            continue
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _dynamodb_write_lock:
-                return __original(self, *args, **kwargs)
-
-        locked.__wrapped__ = original  # type: ignore[attr-defined]
-        locked._serialized = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)

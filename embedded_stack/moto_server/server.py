@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
@@ -31,7 +32,14 @@ def port_from_env(name: str, default: int) -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now.
+
+    Binds as the servers do (werkzeug and http.server set SO_REUSEADDR): connections of a stopped
+    server linger in TIME_WAIT for a minute and would otherwise make its port look taken, so a
+    restart could not get its port back.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -50,12 +58,16 @@ class MotoServer:
         self.server.stop()
 
 
-def start_moto(port: int | None = None) -> MotoServer:
-    """Patch moto, start it on 127.0.0.1 (port: argument, else $EMBEDDED_AWS_PORT, else 4566 or free)."""
+def start_moto(port: int | None = None, before_serving: Callable[[], None] | None = None) -> MotoServer:
+    """Patch moto, start it on 127.0.0.1 (port: argument, else $EMBEDDED_AWS_PORT, else 4566 or free).
+
+    ``before_serving`` runs once patched and before the first request (a restart loads saved state)."""
     moto_patches.install()
     moto_patches.serialize_dynamodb_writes()
     usage.install()
     faults.install()
+    if before_serving is not None:
+        before_serving()
     if port is None:
         port = port_from_env(PORT_ENV, default=4566 if port_is_free(4566) else 0)
     if port and not port_is_free(port):

@@ -4,7 +4,7 @@ moto deep-copies the whole table once per action, to restore it if the transacti
 100 actions on a table of 1,000 items took 10 s, on 3,000 items 32 s (DynamoDB: milliseconds), so an
 atomic POST /batch timed out on a table of any size, and the restore also undid writes that raced the
 transaction. Here nothing is copied but the items the writes touch, kept only to undo a write moto
-refuses half way. ``patches.serialize_dynamodb_writes`` installs it under the write lock that every
+refuses half way. ``dynamodb_patches.serialize_dynamodb_writes`` installs it under the write lock that every
 moto DynamoDB write takes, so the conditions checked first still hold when the writes are made.
 """
 

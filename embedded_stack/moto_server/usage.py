@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
-from embedded_stack.moto_server.patches import require, source_has
+from embedded_stack.moto_server.internals import require, source_has
 
 USAGE_PATH = "{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"
 DEFAULT_LIMIT = 25

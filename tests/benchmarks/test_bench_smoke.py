@@ -11,7 +11,16 @@ from benchmarks import report, stats
 from benchmarks.harness import BASELINE_ENTRIES, handler_entries
 
 REPO = Path(__file__).resolve().parents[2]
-IDS = ("cold_init", "first_request", "warm_overhead", "dynamodb_calls", "embedded", "make_run", "sizes")
+IDS = (
+    "cold_init",
+    "first_request",
+    "warm_overhead",
+    "dynamodb_calls",
+    "embedded",
+    "make_run",
+    "sizes",
+    "save_to_served",
+)
 
 
 @pytest.fixture(scope="module")

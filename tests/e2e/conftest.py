@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,17 @@ from tests.e2e.client import Api
 from tests.e2e.targets import LocalStack, StackInfo, from_stack_json, from_terraform
 
 TARGET = os.environ.get("E2E_TARGET", "local").lower()
+
+if TARGET == "local":
+    # The embedded stack takes any credentials; the audit tools use boto3's usual chain.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "e2e")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "e2e")
+    if not os.environ.get("E2E_STACK_JSON"):
+        # A stack this session starts reads its fault spec from a file of its own, not .local/'s
+        # (set before it starts, whichever modules are collected).
+        os.environ.setdefault(
+            "EMBEDDED_FAULTS_FILE", str(Path(tempfile.gettempdir()) / f"e2e-faults-{os.getpid()}.json")
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Where the end-to-end suite runs: the embedded stack (default), LocalStack, or a deployed AWS stage.
 
-``E2E_TARGET=local`` starts ``python -m embedded_stack --ready-file ...`` once per session (or uses a
-running stack when ``E2E_STACK_JSON`` names its ``.local/stack.json``). ``localstack`` and ``aws`` read
+``E2E_TARGET=local`` starts ``python -m embedded_stack --ready-file ... --no-reload`` once per session
+(no hot reload: an edit made while the suite runs must not change the code under test), or uses a
+running stack when ``E2E_STACK_JSON`` names its ``.local/stack.json``. ``localstack`` and ``aws`` read
 ``terraform output -json`` of a workspace (``E2E_WORKSPACE``, default ``localstack`` / ``dev``; or a
 saved copy named by ``E2E_TF_OUTPUTS``); ``E2E_API_URL`` overrides the URL the outputs give.
 Everything else in the suite speaks HTTP to ``StackInfo.api_url`` only.
@@ -146,7 +147,16 @@ class LocalStack:
         }
         with self.log_file.open("wb") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "embedded_stack", "--ready-file", str(self.ready_file)],
+                # --fresh: every session starts from nothing, whatever an earlier one left saved.
+                [
+                    sys.executable,
+                    "-m",
+                    "embedded_stack",
+                    "--ready-file",
+                    str(self.ready_file),
+                    "--fresh",
+                    "--no-reload",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

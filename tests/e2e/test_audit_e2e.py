@@ -8,12 +8,10 @@ and the canary's schedule. Every wait is a poll with a deadline; nothing sleeps 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -26,16 +24,6 @@ from tests.e2e.client import Api, new_item
 from tests.e2e.targets import StackInfo
 
 pytestmark = pytest.mark.e2e
-
-if os.environ.get("E2E_TARGET", "local") == "local":
-    # The embedded stack takes any credentials; the tools here use boto3's usual chain.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "e2e")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "e2e")
-    if not os.environ.get("E2E_STACK_JSON"):
-        # A stack this session starts reads its fault spec from a file of its own, not .local/'s.
-        os.environ.setdefault(
-            "EMBEDDED_FAULTS_FILE", str(Path(tempfile.gettempdir()) / f"e2e-faults-{os.getpid()}.json")
-        )
 
 # Firehose on AWS buffers up to its interval (300 s on AWS stages); moto writes at once.
 DELIVERY_DEADLINE_S = float(

@@ -92,3 +92,26 @@ def test_quota_partner_hits_limit_exceeded(stack, needs_usage_plans):
     assert sum(1 for s in statuses if s == 404) <= (partner.quota_limit or 0)
     again = api.get("quota-probe")
     assert again.status_code == 429 and message(again) == "Limit Exceeded"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "no user"},  # the validator quotes the missing property: (["userId"])
+        {"userId": "u 1", "name": "n"},  # it quotes the pattern and the value
+        {"userId": "u", "name": "n", 'quote"in-key': 1},  # a client-chosen name with a quote in it
+    ],
+)
+def test_a_body_failing_the_model_is_a_json_400(api_a, body):
+    """API Gateway substitutes validation messages raw: the BAD_REQUEST_BODY body must stay JSON."""
+    response = api_a.create(body)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert message(response) == "Invalid request body"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "PUT"])
+def test_a_method_no_route_defines_is_missing_authentication_token(api_a, method):
+    response = api_a.request(method, "/items")
+    assert response.status_code == 403, response.text
+    assert message(response) == "Missing Authentication Token"

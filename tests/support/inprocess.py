@@ -8,6 +8,7 @@ Lambda environment on for every test in them (their conftest.py).
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -99,6 +100,10 @@ def load_handler(name: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     return sys.modules[module_name].handler
 
 
+def _timeout_ms(fn: str) -> int:
+    return int(json.loads((ROOT / "functions" / fn / "function.json").read_text())["timeout"] * 1000)
+
+
 class Api:
     """Calls the handlers like API Gateway would, one method per route."""
 
@@ -106,8 +111,9 @@ class Api:
         self.partner = partner
 
     def call(self, fn: str, method: str, resource: str, **kwargs: Any) -> dict[str, Any]:
+        """Invoke ``fn`` with the whole of its manifest's timeout left, as Lambda starts it."""
         kwargs.setdefault("partner", self.partner)
-        remaining = kwargs.pop("remaining_ms", 10_000)
+        remaining = kwargs.pop("remaining_ms", None) or _timeout_ms(fn)
         return load_handler(fn)(api_event(method, resource, **kwargs), FakeContext(remaining))
 
     def create(self, body: Any, **kw: Any) -> dict[str, Any]:

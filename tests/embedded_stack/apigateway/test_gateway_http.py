@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 
@@ -129,7 +128,8 @@ def test_throttle_is_thread_safe(gateway, api):
 # -- validation ------------------------------------------------------------------------------------
 
 
-def test_body_failing_the_model_is_rejected_with_details(gateway, api, runner):
+def test_body_failing_the_model_is_rejected_as_aws_renders_it(gateway, api, runner):
+    """The validator's wording, substituted raw: this template (quotes around the string) breaks JSON."""
     response = requests.post(
         f"{gateway.url}/items",
         headers={"x-api-key": api.keys["alpha"]},
@@ -137,9 +137,10 @@ def test_body_failing_the_model_is_rejected_with_details(gateway, api, runner):
         timeout=10,
     )
     assert response.status_code == 400
-    body = response.json()
-    assert body["message"] == "Invalid request body"
-    assert "name" in body["details"] and "extra" in body["details"]
+    assert response.text == (
+        '{"message":"Invalid request body","details":"[object has missing required properties (["name"]), '
+        'object instance has properties which are not allowed by the schema: ["extra"]]"}'
+    )
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert runner.calls == []
 
@@ -411,9 +412,3 @@ def test_background_refresh_picks_up_disabled_key(apigw, api, runner, tmp_path):
             time.sleep(0.05)
     apigw.delete_usage_plan_key(usagePlanId=api.plans["standard"], keyId=key_id)
     apigw.delete_api_key(apiKey=key_id)
-
-
-def test_bad_content_length_is_400(gateway):
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as sock:
-        sock.sendall(f"POST /{STAGE}/items HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".encode())
-        assert sock.recv(1024).startswith(b"HTTP/1.1 400")

@@ -95,26 +95,50 @@ def test_template_variable_at_the_end_of_an_object():
     assert json.loads(rendered.body) == {"m": "Too Many Requests"}
 
 
-def test_validation_details_stay_valid_json_in_templates():
-    custom = {
-        "BAD_REQUEST_BODY": GatewayResponse(
-            status_code="400",
-            parameters={},
-            templates={
-                "application/json": '{"message":"$context.error.message",'
-                '"details":"$context.error.validationErrorString"}'
-            },
-        )
-    }
-    errors = body_errors({"type": "object", "required": ["name"]}, b"{}")
-    rendered = r.render_gateway_error(
+def _bad_body(template: str, errors: list[str]) -> bytes:
+    custom = {"BAD_REQUEST_BODY": GatewayResponse("400", {}, {"application/json": template})}
+    return r.render_gateway_error(
         r.BAD_REQUEST_BODY,
         custom,
         context={},
         request_headers={},
         request_query={},
         validation_errors="[" + ", ".join(errors) + "]",
+    ).body
+
+
+def test_substitution_escapes_nothing_as_in_api_gateway():
+    """A gateway response template is plain text substitution: quotes in a value end a JSON string."""
+    errors = body_errors({"type": "object", "required": ["name"]}, b"{}")
+    assert errors == ['object has missing required properties (["name"])']
+    # The template the api module used to deploy: invalid JSON on AWS, and so here too.
+    body = _bad_body(
+        '{"message":$context.error.messageString,"validationErrors":"$context.error.validationErrorString"}',
+        errors,
     )
-    body = json.loads(rendered.body)
-    assert body["message"] == "Invalid request body"
-    assert "'name' is a required property" in body["details"]
+    assert body == (
+        b'{"message":"Invalid request body",'
+        b'"validationErrors":"[object has missing required properties (["name"])]"}'
+    )
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    # messageString is the message between quotes, nothing more; message is the bare text.
+    plain = _bad_body('{"m":$context.error.messageString,"t":"$context.error.message"}', errors)
+    assert json.loads(plain) == {"m": "Invalid request body", "t": "Invalid request body"}
+
+
+def test_stage_variables_and_unknown_variables_in_templates():
+    custom = {
+        "DEFAULT_4XX": GatewayResponse(
+            None, {}, {"application/json": '{"v":"$stageVariables.tier","x":"${context.nothing}"}'}
+        )
+    }
+    rendered = r.render_gateway_error(
+        r.THROTTLED,
+        custom,
+        context={},
+        request_headers={},
+        request_query={},
+        stage_variables={"tier": "gold"},
+    )
+    assert json.loads(rendered.body) == {"v": "gold", "x": ""}

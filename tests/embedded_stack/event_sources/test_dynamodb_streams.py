@@ -413,3 +413,75 @@ def test_a_destination_bucket_that_refuses_the_role_counts_a_delivery_failure(aw
     assert p.wait_idle(30)
     assert s3.list_objects_v2(Bucket=name).get("KeyCount", 0) == 0
     assert p.pollers()[0].stats.destination_failures == 1
+
+
+def _names(out: Path) -> list[str]:
+    return [r["dynamodb"]["NewImage"]["name"]["S"] for b in _batches(out) for r in b]
+
+
+def test_a_poller_that_crashes_is_restarted_from_its_checkpoint(
+    aws, table, recorder, moto_server, runner, tmp_path, monkeypatch, caplog
+):
+    """The function took a batch, then the poller died before checkpointing it: the restarted poller
+    delivers that batch again (at least once, as Lambda does) and then the rest, in order."""
+    from embedded_stack.moto_server import faults
+
+    spec = tmp_path / "faults.json"
+    monkeypatch.setenv("EMBEDDED_FAULTS_FILE", str(spec))
+    table_name, stream_arn = table
+    function, out = recorder
+    for name in ("one", "two"):
+        _put(aws, table_name, name, name)
+    faults.write({"poller_crash": {"times": 1}}, spec)
+    _map(aws, function, stream_arn)
+    p = StreamPollers(
+        moto_server.endpoint_url, "eu-west-1", runner.invoke, poll_interval_s=0.05, refresh_interval_s=0.2
+    ).start()
+    try:
+        deadline = time.monotonic() + 20
+        while p.restarts < 1:
+            assert time.monotonic() < deadline, "the dead poller was never restarted"
+            time.sleep(0.05)
+        _put(aws, table_name, "three", "three")
+        assert p.wait_idle(20)
+    finally:
+        p.stop()
+        faults.clear(spec)
+    assert _names(out) == ["one", "two", "one", "two", "three"]
+    assert p.restarts == 1
+    deaths = [r for r in caplog.records if r.name == "embedded.streams" and r.exc_info]
+    assert [type(r.exc_info[1]) for r in deaths] == [faults.InjectedFault]
+    assert any("died; restarting it from checkpoint" in r.getMessage() for r in caplog.records)
+
+
+def test_a_poller_killed_by_an_unexpected_error_is_restarted(
+    aws, table, recorder, moto_server, runner, monkeypatch
+):
+    """E.g. the endpoint refusing a GetRecords call for a moment: the poller dies, then comes back."""
+    table_name, stream_arn = table
+    function, out = recorder
+    _map(aws, function, stream_arn)
+    p = StreamPollers(
+        moto_server.endpoint_url, "eu-west-1", runner.invoke, poll_interval_s=0.05, refresh_interval_s=0.2
+    )
+    real = p._clients.streams.get_records
+    failures = iter([ConnectionError("connection refused (simulated)")])
+
+    def flaky(**kwargs):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(**kwargs)
+
+    monkeypatch.setattr(p._clients.streams, "get_records", flaky)
+    p.start()
+    try:
+        _put(aws, table_name, "after", "after")
+        deadline = time.monotonic() + 20
+        while "after" not in _names(out):
+            assert time.monotonic() < deadline, "nothing was delivered after the poller died"
+            time.sleep(0.05)
+    finally:
+        p.stop()
+    assert p.restarts == 1
+    assert _names(out) == ["after"]

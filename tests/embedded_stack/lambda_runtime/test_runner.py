@@ -4,6 +4,7 @@ python3.12 worker processes."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -360,3 +361,64 @@ def test_a_redeploy_is_picked_up_without_restarting(moto_server, lambda_python, 
             time.sleep(0.1)
     finally:
         r.close()
+
+
+def _log_text(tmp_path, name, needle, deadline_s=5.0):
+    log = tmp_path / "logs" / f"{name}.log"
+    deadline = time.monotonic() + deadline_s
+    while needle not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{needle!r} never reached {log}"
+        time.sleep(0.02)
+    return log.read_text()
+
+
+def test_a_worker_killed_mid_invocation_fails_it_as_lambda_does_and_is_replaced(
+    runner, probe, tmp_path, caplog
+):
+    name = probe()
+    warm = runner.invoke(name, None, {}).payload["pid"]
+    outcome = {}
+    call = threading.Thread(target=lambda: outcome.update(r=runner.invoke(name, None, {"sleep": 30})))
+    call.start()
+    deadline = time.monotonic() + 10
+    while runner.in_flight(name) != 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.2)  # inside the handler's sleep
+    os.kill(warm, signal.SIGKILL)
+    call.join(timeout=10)
+    result = outcome["r"]
+    assert result.status == "error"
+    assert result.function_error == "Unhandled"
+    assert result.error_type == "Runtime.ExitError"
+    assert result.payload["errorMessage"] == (
+        f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed"
+    )
+    assert "Runtime exited with error: signal: killed" in _log_text(tmp_path, name, "Runtime.ExitError")
+    assert any(
+        "died (signal: killed)" in r.getMessage() and r.name == "embedded.lambda" for r in caplog.records
+    )
+    after = runner.invoke(name, None, {})
+    assert after.ok
+    assert after.payload["pid"] != warm and after.payload["calls"] == 1  # a fresh environment
+
+
+def test_the_kill_worker_fault_kills_the_worker_running_an_invocation(runner, probe, tmp_path, monkeypatch):
+    from embedded_stack.moto_server import faults
+
+    spec = tmp_path / "faults.json"
+    monkeypatch.setenv("EMBEDDED_FAULTS_FILE", str(spec))
+    name = probe()
+    other = probe()
+    faults.write({"kill_worker": {"function": name, "after_ms": 300, "times": 1}}, spec)
+    try:
+        assert runner.invoke(other, None, {"sleep": 0.6}).ok  # another function: untouched
+        started = time.monotonic()
+        killed = runner.invoke(name, None, {"sleep": 20})
+        assert time.monotonic() - started < 10
+        assert killed.error_type == "Runtime.ExitError"
+        assert "signal: killed" in killed.payload["errorMessage"]
+        assert runner.invoke(name, None, {"sleep": 0.6}).ok  # `times` is spent
+        assert faults.fired(spec) == {"kill_worker": 1}
+    finally:
+        faults.clear(spec)
