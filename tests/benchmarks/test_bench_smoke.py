@@ -117,10 +117,12 @@ def test_ready_counts_the_clients_the_code_creates_not_the_mappings():
     by_name = {entry.name: services_called(entry) for entry in handler_entries()}
     for name, services in by_name.items():
         assert "kms" not in services, name
-        if name not in ("audit_stream", "usage"):
+        if name not in ("audit_stream", "usage", "openapi"):
             assert "dynamodb" in services, name  # every item handler (and the authorizer) reads the table
     if "usage" in by_name:
         assert by_name["usage"] == ["apigateway"]  # GET /usage reads API Gateway's records only
+    if "openapi" in by_name:
+        assert by_name["openapi"] == []  # GET /openapi.json serves a file from its own zip
     if "audit_stream" in by_name:
         assert "sqs" not in by_name["audit_stream"]  # the on-failure destination is the mapping's job
     assert all(services_called(entry) == [] for entry in BASELINE_ENTRIES)
