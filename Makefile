@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/layer.txt | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan soak logs test-loop
+.PHONY: venv test lint format run build bench clean help tf-test test-bootstrap precommit plan soak logs test-loop cost openapi contract
 
 .DEFAULT_GOAL := help
 
@@ -82,3 +82,15 @@ plan:
 ## test-loop: every end-to-end case of make run's hot reload and fast restart, the slow ones included (~12 min)
 test-loop: venv
 	LOOP_E2E=1 $(PY) -m pytest tests/embedded_stack/reload/test_hot_reload.py tests/embedded_stack/test_restart.py $(PYTEST_ARGS)
+
+## cost: monthly cost of each AWS stage at the traffic its stage file states (make cost STAGE=prod: one)
+cost: venv
+	$(PY) -m scripts.cost $(STAGE)
+
+## openapi: regenerate functions/openapi/openapi.json from the manifests and schemas (commit the result)
+openapi: venv
+	$(PY) scripts/openapi.py
+
+## contract: a longer schemathesis campaign against the embedded stack (CONTRACT_SCALE=10, about 15 min)
+contract: venv
+	CONTRACT_SCALE=$${CONTRACT_SCALE:-10} $(PY) -m pytest tests/e2e/test_contract.py $(PYTEST_ARGS)

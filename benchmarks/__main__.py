@@ -1,6 +1,7 @@
 """`make bench`: run every measurement, print progress, end with a table, write JSON + PNG (+ Markdown).
 
-    python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes,reload] [--out DIR]
+    python -m benchmarks [--quick] [--only cold,first,warm,calls,embedded,make_run,sizes,reload,tracing]
+                         [--out DIR]
 
 A full run writes benchmarks/results/latest.{json,png,md} and refreshes the results table in
 benchmarks/README.md; `--quick` (what the smoke test runs) uses tiny sizes and writes only to --out.
@@ -16,7 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start, embedded, harness, invocations, machine, report, sandbox, sizes
+from benchmarks import (
+    cold_start,
+    embedded,
+    harness,
+    invocations,
+    machine,
+    report,
+    sandbox,
+    sizes,
+    tracing_cost,
+)
 from benchmarks.backend import running
 from benchmarks.embedded import reload
 from benchmarks.harness import BASELINE_ENTRIES, handler_entries, missing_handlers
@@ -25,7 +36,7 @@ from benchmarks.sandbox import REPO, Sandbox
 RESULTS = Path(__file__).resolve().parent / "results"
 PERFORMANCE_DOC = Path(__file__).resolve().parent / "README.md"
 TABLE_START, TABLE_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
-ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes", "reload")
+ALL = ("cold", "first", "warm", "calls", "embedded", "make_run", "sizes", "reload", "tracing")
 BACKEND_ENV = ("TABLE_NAME", "SEED_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_ID")
 
 
@@ -158,6 +169,11 @@ def run(chosen: set[str], quick: bool) -> dict[str, Any]:
         measurements.append(_guard("sizes", "7. Artifact sizes", lambda: sizes.measure(log)))
     if "reload" in chosen:
         measurements.append(_save_to_served(size, quick))
+    if "tracing" in chosen:
+        title = "9. Tracing SDKs at a cold start"
+        measurements.append(
+            _guard("tracing_cost", title, lambda: tracing_cost.measure(box, size.cold_runs, log))
+        )
     return {
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),

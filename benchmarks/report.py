@@ -107,6 +107,15 @@ def _save_to_served(m: dict[str, Any]) -> list[tuple[str, ...]]:
              _verdict(r.get("met"))) for r in m["rows"]]  # fmt: skip
 
 
+def _tracing(m: dict[str, Any]) -> list[tuple[str, ...]]:
+    none = next(r for r in m["rows"] if r["role"] == "tracing-none")
+    return [("9", "tracing at cold start", r["name"], _spread(r),
+             "" if r is none else f"no SDK {_ms(none['median'])}",
+             "" if r is none else f"{r['above_none_ms']:+.0f} ms, {_x(r['vs_none'])}; "
+             f"CPU {r['cpu_median']:.0f} ms ({r['cpu_above_none_ms']:+.0f} ms)",
+             "reported" if r is not none else "baseline", "") for r in m["rows"]]  # fmt: skip
+
+
 FORMATTERS: dict[str, tuple[str, Callable[[dict[str, Any]], list[tuple[str, ...]]]]] = {
     "cold_init": ("1", _cold),
     "first_request": ("2", _first),
@@ -116,6 +125,7 @@ FORMATTERS: dict[str, tuple[str, Callable[[dict[str, Any]], list[tuple[str, ...]
     "make_run": ("6", _make_run),
     "sizes": ("7", _sizes),
     "save_to_served": ("8", _save_to_served),
+    "tracing_cost": ("9", _tracing),
 }
 
 

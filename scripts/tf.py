@@ -138,9 +138,10 @@ def endpoint_override(
 
 
 def private_root(dest: Path) -> Path:
-    """A private copy of the root module under dest (functions/ and shared/ symlinked, so manifests,
-    schemas and table.json are still read from the repo). Its override needs no shared lock, so
-    parallel runs (tests beside `make run`) never wait for each other. Returns dest/terraform."""
+    """A private copy of the root module under dest (functions/, shared/ and docs/ symlinked, so
+    manifests, schemas, table.json and the runbook are still read from the repo). Its override needs
+    no shared lock, so parallel runs (tests beside `make run`) never wait for each other. Returns
+    dest/terraform."""
     root = dest / "terraform"
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(
@@ -148,7 +149,7 @@ def private_root(dest: Path) -> Path:
         root,
         ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "*.tfstate*", "zz_*", "*.lock"),
     )
-    for name in ("functions", "shared", "pyproject.toml"):
+    for name in ("functions", "shared", "pyproject.toml", "docs"):
         link = dest / name
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())

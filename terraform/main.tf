@@ -50,6 +50,22 @@ resource "terraform_data" "stage_guard" {
       error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): autoscaling and provisioned concurrency do not work there."
     }
     precondition {
+      condition     = !(local.stage.emulated && (local.stage.functions.defaults.snap_start || anytrue([for o in values(local.stage.functions.overrides) : coalesce(o.snap_start, false)])))
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): SnapStart does not work there (moto reports it off, a perpetual diff; the embedded stack never snapshots)."
+    }
+    precondition {
+      condition     = !(local.stage.emulated && local.stage.tracing.sdk == "otel")
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): tracing.sdk otel needs the ADOT layer, which lives in AWS's account."
+    }
+    precondition {
+      condition     = local.stage.tracing.sdk != "otel" || local.stage.tracing.otel_layer_arn != null
+      error_message = "Stage ${local.stage_name}: tracing.sdk otel needs tracing.otel_layer_arn (the ADOT Python layer of ${local.stage.region})."
+    }
+    precondition {
+      condition     = !(local.stage.emulated && local.stage.slo != null)
+      error_message = "Stage ${local.stage_name} is emulated (moto/LocalStack): SLO burn-rate alarms are composite alarms, which moto does not implement; set slo to null."
+    }
+    precondition {
       condition     = local.build.bundle_layer == local.stage.bundle_layer
       error_message = "Artifacts in ${local.artifact_dir} have bundle_layer=${local.build.bundle_layer} but stage ${local.stage_name} wants ${local.stage.bundle_layer}: run scripts/build.py ${local.stage.bundle_layer ? "--bundle-layer" : "without --bundle-layer"} and pass its directory as artifact_dir."
     }
@@ -149,7 +165,7 @@ module "functions" {
       { path = "${local.artifact_dir}/${local.build.functions[k].path}" },
     )
   }
-  layer_arns         = module.layer.arns
+  layer_arns         = concat(module.layer.arns, local.tracing_layer_arns)
   architecture       = local.build.architecture
   kms_key_arn        = module.kms.key_arn
   log_retention_days = local.stage.log_retention_days
@@ -195,7 +211,7 @@ module "functions" {
     WEBHOOK_FIRST_RETRY_SECONDS = tostring(local.stage.webhooks.first_retry_seconds)
   }
 
-  common_environment = {
+  common_environment = merge({
     STAGE                   = local.stage_name
     LOG_LEVEL               = local.stage.log_level
     CORS_ALLOWED_ORIGINS    = join(",", local.stage.api.cors_origins)
@@ -204,7 +220,7 @@ module "functions" {
     POWERTOOLS_METRICS_NAMESPACE = local.name_prefix
     AWS_XRAY_CONTEXT_MISSING     = "IGNORE_ERROR"
     SERVICE_VERSION              = local.version
-  }
+  }, local.tracing_environment)
 
   permissions_boundary = var.permissions_boundary_arn
 }
@@ -267,17 +283,8 @@ module "alarms" {
   table_name            = module.table.name
   delivery_stream_name  = module.audit.delivery_stream_name
   dlq_names             = module.functions.dlq_names
-  stream_mapping_uuids = {
-    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
-  }
-  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
-  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
-  canary = {
-    namespace      = local.name_prefix
-    metric         = "CanaryAuditDelivered"
-    dimensions     = { service = var.project }
-    window_minutes = local.stage.audit.canary_alarm_minutes
-  }
+  stream_mapping_uuids  = local.stream_mapping_uuids
+  canary                = merge(local.canary_metric, { window_minutes = local.stage.audit.canary_alarm_minutes })
   thresholds = {
     period_seconds     = local.stage.alarms.period_seconds
     evaluation_periods = local.stage.alarms.evaluation_periods
@@ -289,4 +296,65 @@ module "alarms" {
     iterator_age_ms    = local.stage.alarms.iterator_age_ms
     dlq_depth          = local.stage.alarms.dlq_depth
   }
+}
+
+# SLO burn-rate alarms (AWS stages with an slo in their stage file).
+module "slo" {
+  source = "./modules/slo"
+  count  = local.stage.slo == null ? 0 : 1
+
+  name_prefix    = local.name_prefix
+  api_name       = module.api.name
+  api_stage_name = module.api.stage_name
+  topic_arn      = module.alarms.topic_arn
+  objectives     = local.stage.slo
+}
+
+# The stage's dashboard, from the modules' outputs: every route, function, queue and alarm is on it.
+module "dashboard" {
+  source = "./modules/dashboard"
+
+  name_prefix           = local.name_prefix
+  api_name              = module.api.name
+  api_stage_name        = module.api.stage_name
+  routes                = { for k, r in module.functions.routes : k => { method = r.method, path = r.path } }
+  function_names        = { for k, f in module.functions.functions : k => f.function_name }
+  provisioned_aliases   = module.functions.provisioned_aliases
+  stream_function_names = module.functions.stream_function_names
+  stream_mapping_uuids  = local.stream_mapping_uuids
+  canary                = local.canary_metric
+  table_name            = module.table.name
+  index_names           = [for g in local.table_spec.global_secondary_indexes : g.name]
+  delivery_stream_name  = module.audit.delivery_stream_name
+  queue_names           = keys(local.dlq_urls)
+  alarm_names           = local.alarm_names
+  burn_rate_alarms      = try(module.slo[0].burn_rate_alarms, {})
+  period_seconds        = local.stage.alarms.period_seconds
+}
+
+locals {
+  # functions/audit_stream emits this (dimension: the service) when a canary heartbeat's audit record
+  # reached Firehose; functions/audit_canary writes a heartbeat every few minutes.
+  canary_metric = {
+    namespace  = local.name_prefix
+    metric     = "CanaryAuditDelivered"
+    dimensions = { service = var.project }
+  }
+  stream_mapping_uuids = {
+    for k, uuid in module.functions.event_source_mapping_uuids : module.functions.functions[k].function_name => uuid
+  }
+  # Every dead-letter queue (name => URL) and every alarm of the stage: what the dashboard shows and
+  # what docs/operations.md's runbook must cover (terraform/tests/stages.tftest.hcl checks both).
+  dlq_urls    = module.functions.dlq_urls
+  alarm_names = concat(module.alarms.alarm_names, try(module.slo[0].alarm_names, []))
+}
+
+locals {
+  # How functions trace (docs/decisions/0007-tracing-exit.md): apikit.tracing reads APIKIT_TRACING; with
+  # otel, Lambda starts the ADOT layer through its wrapper script and the layer instruments botocore.
+  tracing_layer_arns = local.stage.tracing.sdk == "otel" ? [local.stage.tracing.otel_layer_arn] : []
+  tracing_environment = merge(
+    { APIKIT_TRACING = local.stage.tracing.sdk },
+    local.stage.tracing.sdk == "otel" ? { AWS_LAMBDA_EXEC_WRAPPER = "/opt/otel-instrument" } : {},
+  )
 }

@@ -75,7 +75,7 @@ output "audit_failure_bucket" {
 
 output "dlq_urls" {
   description = "URL of every asynchronous function's dead-letter queue, by queue name."
-  value       = module.functions.dlq_urls
+  value       = local.dlq_urls
 }
 
 output "alarm_topic_arn" {
@@ -133,4 +133,14 @@ output "artifacts" {
     bucket    = module.artifacts.bucket_name
     layer_arn = module.layer.arn
   }
+}
+
+output "alarm_names" {
+  description = "Every alarm of the stage (each has a runbook entry in docs/operations.md#runbook)."
+  value       = local.alarm_names
+}
+
+output "dashboard_url" {
+  description = "Console URL of the stage's CloudWatch dashboard."
+  value       = module.dashboard.url
 }

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from apikit import audit, firehose, logs, tracing  # noqa: F401  (tracing: X-Ray for every AWS call)
-from apikit.clients import client
+from apikit.clients import client, preload
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 log = logs.get_logger("audit_stream")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 metrics = Metrics()  # namespace POWERTOOLS_METRICS_NAMESPACE, dimension service (Terraform sets both)
+preload("firehose")  # SnapStart: the client is ready in the snapshot
 
 # Stop retrying this long before the Lambda timeout: the response must still get out.
 SAFETY_MARGIN_S = 5.0

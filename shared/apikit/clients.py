@@ -1,7 +1,9 @@
 """botocore clients, created once per container (cold start and connection reuse), bounded by the deadline.
 
 botocore's session is used directly rather than boto3: it is what boto3 wraps and starts faster.
-``AWS_ENDPOINT_URL`` (honoured by botocore) is how local stacks point us at themselves.
+``AWS_ENDPOINT_URL`` (honoured by botocore) is how local stacks point us at themselves. Under
+SnapStart (apikit.snapstart) a restored environment gets a new session and new clients but keeps
+the service models the snapshot loaded.
 
 botocore's ``standard`` retry mode decides what to retry and how long to back off; the request's
 deadline (``apikit.retry.current()``) decides whether there is time for it. Each attempt may take up
@@ -21,7 +23,7 @@ from botocore.config import Config
 from botocore.retries import standard
 from botocore.session import get_session
 
-from apikit import retry
+from apikit import retry, snapstart
 from apikit.errors import DeadlineExceeded
 
 MAX_ATTEMPTS = int(os.environ.get("APIKIT_MAX_ATTEMPTS", "4"))  # the first attempt included
@@ -88,3 +90,22 @@ def _before_send(**_: Any) -> None:
     deadline = retry.current()
     if deadline is not None and deadline.remaining() < ATTEMPT_S:
         raise DeadlineExceeded()
+
+
+def preload(service: str) -> None:
+    """Before a SnapStart snapshot, create ``service``'s client (called at import by each module
+    that uses it): its models and endpoint rules are then in the snapshot, and a restored environment
+    only builds a new client from them."""
+    snapstart.before_snapshot(client, service)
+
+
+def _renew() -> None:
+    """After a restore: drop the snapshot's clients and session (connections, credentials), keep the
+    loader with the models it parsed."""
+    loader = _session().get_component("data_loader")
+    client.cache_clear()
+    _session.cache_clear()
+    _session().register_component("data_loader", loader)
+
+
+snapstart.after_restore(_renew)

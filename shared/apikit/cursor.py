@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from apikit import clients, keys
+from apikit import clients, keys, snapstart
 from apikit.errors import BadRequest, field_error
 
 MAX_CURSOR_LENGTH = 2048
@@ -122,6 +122,12 @@ _keys = _KeyCache()
 def reset_cache() -> None:
     """Forget the keys (tests; a new container starts this way)."""
     _keys.clear()
+
+
+# Under SnapStart every restored copy reads the keys again (a rotation reaches all of them at once,
+# and no key is carried in the snapshot); the client is preloaded into it.
+snapstart.after_restore(reset_cache)
+clients.preload("secretsmanager")
 
 
 def _b64(data: bytes) -> str:

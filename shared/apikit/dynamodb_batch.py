@@ -54,6 +54,9 @@ def _ddb() -> Any:
     return clients.client("dynamodb")
 
 
+clients.preload("dynamodb")
+
+
 def failure(exc: Exception) -> str:
     """The outcome of a write call that raised; re-raises what is not an AWS failure (a bug)."""
     if isinstance(exc, DeadlineExceeded | EndpointConnectionError):

@@ -67,6 +67,9 @@ def _ddb() -> Any:
     return clients.client("dynamodb")
 
 
+clients.preload("dynamodb")
+
+
 def _is(exc: Exception, code: str) -> bool:
     return getattr(exc, "response", {}).get("Error", {}).get("Code") == code
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from apikit import clients
+from apikit import clients, snapstart
 from apikit.errors import ServiceUnavailable
+
+clients.preload("apigateway")  # SnapStart: the client is in the snapshot
 
 PLAN_SECONDS = 300.0
 USAGE_SECONDS = 10.0
@@ -89,6 +91,11 @@ def reset_cache() -> None:
     with _cache_lock:
         _cache.clear()
     _budget.refill()
+
+
+# Under SnapStart each restored copy starts with an empty cache and a full call budget timed from its
+# own clock, as a new container does (the budget's clock reading taken at init is the snapshot's).
+snapstart.after_restore(reset_cache)
 
 
 def _cached(key: tuple[str, ...], ttl: float, load: Callable[[], Any]) -> Any:

@@ -1,7 +1,7 @@
 # Nothing plans where the stage guard refuses: run (tests/terraform/test_tftest.py) in the `default`
 # workspace, and in workspaces whose stage files the test writes into its private copy of the root
-# module: an emulated stage asking for provisioned concurrency, or for table autoscaling (moto and
-# LocalStack cannot apply either; the stage schema refuses both, so no committed file can hold them).
+# module: an emulated stage asking for provisioned concurrency, table autoscaling, SnapStart, the ADOT
+# layer or SLO (composite) alarms, none of which moto can apply.
 
 mock_provider "aws" {
   source = "./tests/mocks"

@@ -20,6 +20,7 @@ IDS = (
     "make_run",
     "sizes",
     "save_to_served",
+    "tracing_cost",
 )
 
 
@@ -117,12 +118,14 @@ def test_ready_counts_the_clients_the_code_creates_not_the_mappings():
     for name, services in by_name.items():
         # Only the webhook secrets' functions call KMS themselves (Encrypt, Decrypt of the secret).
         assert ("kms" in services) == (name in ("put_webhook", "webhook_delivery")), name
-        if name not in ("audit_stream", "usage", "webhook_fanout"):
+        if name not in ("audit_stream", "usage", "webhook_fanout", "openapi"):
             assert "dynamodb" in services, name  # every item handler (and the authorizer) reads the table
     if "webhook_fanout" in by_name:
         assert "sns" in by_name["webhook_fanout"] and "dynamodb" not in by_name["webhook_fanout"]
     if "usage" in by_name:
         assert by_name["usage"] == ["apigateway"]  # GET /usage reads API Gateway's records only
+    if "openapi" in by_name:
+        assert by_name["openapi"] == []  # GET /openapi.json serves a file from its own zip
     if "audit_stream" in by_name:
         assert "sqs" not in by_name["audit_stream"]  # the on-failure destination is the mapping's job
     assert all(services_called(entry) == [] for entry in BASELINE_ENTRIES)

@@ -23,7 +23,7 @@ def test_a_heartbeat_is_written_under_the_canary_key_with_a_ttl(aws: Any) -> Non
     assert heartbeat["PK"] == {"S": "CANARY"}
     assert heartbeat["SK"] == {"S": f"HEARTBEAT#{result['heartbeatId']}"}
     assert heartbeat["entity"] == {"S": "canary"}
-    assert before * 1000 <= int(heartbeat["writtenAt"]["N"]) <= after * 1000
+    assert int(before * 1000) <= int(heartbeat["writtenAt"]["N"]) <= after * 1000  # whole ms, floored
     # A day after it was written (bounded by the call, however long a loaded machine made it).
     assert int(before) + 24 * 3600 <= int(heartbeat["expiresAt"]["N"]) <= after + 24 * 3600 + 1
     load_handler("audit_canary")({}, FakeContext())

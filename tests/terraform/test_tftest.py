@@ -20,11 +20,21 @@ from tests.terraform.harness import STAGES, artifacts, session_dir
 
 pytestmark = pytest.mark.terraform
 
+OTEL_LAYER = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-amd64-ver-1-32-0:2"
 # Stage files only this test writes (into its private copy): what the guard must refuse.
 REFUSED_STAGES = {
     "emulated-provisioned": lambda s: {
         **s,
         "functions": {**s["functions"], "defaults": {"provisioned_concurrency": 1}},
+    },
+    "emulated-snapstart": lambda s: {
+        **s,
+        "functions": {**s["functions"], "overrides": {"get_item": {"snap_start": True}}},
+    },
+    "emulated-otel": lambda s: {**s, "tracing": {"sdk": "otel", "otel_layer_arn": OTEL_LAYER}},
+    "emulated-slo": lambda s: {
+        **s,
+        "slo": {"availability_percent": 99.9, "latency_ms": 1000, "latency_percent": 99},
     },
     "emulated-autoscaling": lambda s: {
         **s,
@@ -35,9 +45,13 @@ REFUSED_STAGES = {
         },
     },
 }
+# Variants of AWS stages that plan (written the same way): dev tracing with OpenTelemetry.
+VARIANTS = {
+    "dev-otel": ("dev", lambda s: {**s, "tracing": {"sdk": "otel", "otel_layer_arn": OTEL_LAYER}}),
+}
 # workspace -> the test files that run there.
 RUNS: dict[str, tuple[str, ...]] = {
-    **{stage: ("tests/stages.tftest.hcl",) for stage in STAGES},
+    **{stage: ("tests/stages.tftest.hcl",) for stage in (*STAGES, *VARIANTS)},
     "local": ("tests/stages.tftest.hcl", "tests/modules.tftest.hcl"),
     **{ws: ("tests/guard.tftest.hcl",) for ws in ("default", *REFUSED_STAGES)},
 }
@@ -76,6 +90,9 @@ def _root() -> tf.Terraform:
     local = json.loads((root / "stages" / "local.json").read_text())
     for name, change in REFUSED_STAGES.items():
         (root / "stages" / f"{name}.json").write_text(json.dumps(change(local)))
+    for name, (base, change) in VARIANTS.items():
+        settings = json.loads((root / "stages" / f"{base}.json").read_text())
+        (root / "stages" / f"{name}.json").write_text(json.dumps(change(settings)))
     return _init(root, session_dir() / "tftest-data")
 
 

@@ -33,6 +33,12 @@ locals {
       provisioned = try(var.concurrency.overrides[name].provisioned_concurrency, null) != null ? (
         var.concurrency.overrides[name].provisioned_concurrency
       ) : var.concurrency.defaults.provisioned_concurrency
+      # SnapStart: the stage's override for this function, else the stage default for the functions
+      # whose manifest declares their init snapshot-safe ("snap_start": true).
+      snap_start_safe = try(m.snap_start, false)
+      snap_start = try(var.concurrency.overrides[name].snap_start, null) != null ? (
+        var.concurrency.overrides[name].snap_start
+      ) : var.concurrency.defaults.snap_start && try(m.snap_start, false)
     }
   }
 
@@ -267,12 +273,33 @@ resource "aws_lambda_function" "this" {
     )
   }
 
+  # Published versions (the live alias) start from a snapshot of the initialised environment; the
+  # layer's apikit.snapstart hooks refresh what restored copies must not share.
+  dynamic "snap_start" {
+    for_each = each.value.snap_start ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 
   lifecycle {
     precondition {
       condition     = length(local.unknown_env) == 0
       error_message = "Manifests name unknown environment values (${join(", ", local.unknown_env)}); known: ${join(", ", keys(var.environment_values))}."
+    }
+    precondition {
+      condition     = !(each.value.snap_start && !each.value.snap_start_safe)
+      error_message = "${each.key}: the stage turns SnapStart on, but functions/${each.key}/function.json does not declare \"snap_start\": true (its init is not known to be snapshot-safe)."
+    }
+    precondition {
+      condition     = !(each.value.snap_start && each.value.provisioned > 0)
+      error_message = "${each.key}: SnapStart and provisioned concurrency (${each.value.provisioned}) cannot both apply to the live alias's version; give the function snap_start false or provisioned_concurrency 0 in the stage file."
+    }
+    precondition {
+      condition     = !each.value.snap_start || can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", each.value.runtime))
+      error_message = "${each.key}: SnapStart serves Python functions from python3.12 on; the manifest says ${each.value.runtime}."
     }
   }
 }

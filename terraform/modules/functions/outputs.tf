@@ -90,3 +90,13 @@ output "schedule_rule_names" {
   description = "EventBridge rule of each scheduled function, by manifest name."
   value       = { for k, r in aws_cloudwatch_event_rule.schedule : k => r.name }
 }
+
+output "snap_start_function_names" {
+  description = "Names of the functions whose published versions use SnapStart."
+  value       = [for k, f in local.functions : aws_lambda_function.this[k].function_name if f.snap_start]
+}
+
+output "provisioned_aliases" {
+  description = "Function name => alias of every function with provisioned concurrency (ProvisionedConcurrency* metrics carry Resource = <function>:<alias>)."
+  value       = { for k, p in aws_lambda_provisioned_concurrency_config.live : aws_lambda_function.this[k].function_name => p.qualifier }
+}

@@ -59,18 +59,20 @@ variable "common_environment" {
 }
 
 variable "concurrency" {
-  description = "Reserved (null = unreserved) and provisioned (0 = none) concurrency: defaults plus per-function overrides."
+  description = "Reserved (null = unreserved) and provisioned (0 = none) concurrency, and SnapStart (for manifests that declare snap_start: true): defaults plus per-function overrides."
   type = object({
     defaults = object({
       reserved_concurrency    = optional(number)
       provisioned_concurrency = optional(number, 0)
+      snap_start              = optional(bool, false)
     })
     overrides = optional(map(object({
       reserved_concurrency    = optional(number)
       provisioned_concurrency = optional(number)
+      snap_start              = optional(bool)
     })), {})
   })
-  default = { defaults = { reserved_concurrency = null, provisioned_concurrency = 0 } }
+  default = { defaults = { reserved_concurrency = null, provisioned_concurrency = 0, snap_start = false } }
 }
 
 variable "log_retention_days" {

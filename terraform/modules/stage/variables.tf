@@ -25,10 +25,12 @@ variable "settings" {
       defaults = object({
         reserved_concurrency    = optional(number)
         provisioned_concurrency = optional(number, 0)
+        snap_start              = optional(bool, false)
       })
       overrides = optional(map(object({
         reserved_concurrency    = optional(number)
         provisioned_concurrency = optional(number)
+        snap_start              = optional(bool)
       })), {})
     })
     api = object({
@@ -86,5 +88,25 @@ variable "settings" {
       allow_loopback_http = optional(bool, false)
       first_retry_seconds = optional(number, 30)
     }), {})
+    slo = optional(object({
+      availability_percent = number
+      latency_ms           = number
+      latency_percent      = number
+    }))
+    tracing = optional(object({
+      sdk            = optional(string, "xray")
+      otel_layer_arn = optional(string)
+    }), {})
+    traffic = optional(object({
+      requests_per_second     = number
+      mix                     = map(number)
+      item_size_bytes         = number
+      items_per_page          = number
+      items_stored            = number
+      duration_ms             = number
+      cold_start_percent      = number
+      log_bytes_per_request   = number
+      audit_compression_ratio = number
+    }))
   })
 }
