@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import boto3
 
-from embedded_stack.event_sources import ScheduledRules, StreamPollers
+from embedded_stack.event_sources import QueuePollers, ScheduledRules, StreamPollers
 from embedded_stack.lambda_runtime import DEFAULT_STATE_DIR, Runner, ensure_runtime
 from embedded_stack.moto_server import MotoServer, port_from_env, port_is_free, start_moto
 from embedded_stack.moto_server import usage as moto_usage
@@ -91,6 +91,7 @@ def stack_document(outputs: dict[str, Any], api_url: str, endpoint_url: str) -> 
         "audit_bucket": outputs.get("audit_bucket"),
         "audit_failure_bucket": outputs.get("audit_failure_bucket"),
         "dlq_urls": outputs.get("dlq_urls") or {},
+        "event_queues": outputs.get("event_queues") or {},
         "cursor_secret_id": outputs.get("cursor_secret_id"),
         "partners": partners,
     }
@@ -108,6 +109,7 @@ class StackHandle:
     timings: dict[str, float] = field(default_factory=dict)
     state_dir: Path = DEFAULT_STATE_DIR
     schedules: ScheduledRules | None = None
+    queues: QueuePollers | None = None
     outputs: dict[str, Any] = field(default_factory=dict)  # `terraform output` of the last apply
     target: str = "lambda"  # what scripts/build.py builds for (see start_stack)
     saved: SavedState | None = None  # saves a snapshot at stop for the next run's fast restart
@@ -169,8 +171,12 @@ class StackHandle:
         if self.saved is not None:
             self.pollers.wait_idle(timeout_s=10)  # stream records already written reach their functions
         self.pollers.halt()
+        if self.queues is not None:
+            self.queues.halt()
         self.runner.close()  # kills workers, so a poller waiting on an invocation returns at once
         self.pollers.join()
+        if self.queues is not None:
+            self.queues.join()
         self.moto.stop()
         if self.saved is not None:  # moto no longer serves: its state is still
             checkpoints = self.pollers.checkpoints()
@@ -346,7 +352,7 @@ def start_stack(
     settings = json.loads((tf.TF_ROOT / "stages" / f"{STAGE}.json").read_text())
     saved = SavedState(state_dir, stage=STAGE, fresh=fresh, converge=converge, console=console)
     runtime, built, moto = _begin(saved, state_dir, aws_port, settings, timings)
-    runner = pollers = gateway = schedules = None
+    runner = pollers = gateway = schedules = queues = None
     try:
         region = settings["region"]
         python, is_lambda_runtime = runtime.result()
@@ -366,6 +372,7 @@ def start_stack(
         pollers = StreamPollers(moto.endpoint_url, region, runner.invoke, checkpoints=saved.checkpoints())
         pollers.start()
         schedules = ScheduledRules(moto.endpoint_url, region, runner.invoke).start()
+        queues = QueuePollers(moto.endpoint_url, region, runner.invoke).start()
         t = time.monotonic()
         gateway = _start_gateway(
             moto.endpoint_url, region, runner, outputs, port=port, logs=state_dir / "logs"
@@ -378,6 +385,8 @@ def start_stack(
             gateway.stop()
         if schedules is not None:
             schedules.stop(timeout_s=0)
+        if queues is not None:
+            queues.stop()
         if pollers is not None:
             pollers.stop()
         if runner is not None:
@@ -399,6 +408,7 @@ def start_stack(
         timings=timings,
         state_dir=state_dir,
         schedules=schedules,
+        queues=queues,
         outputs=outputs,
         target=target,
         saved=saved,

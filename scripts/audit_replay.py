@@ -75,6 +75,22 @@ def records_of(failure: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
+AUDIT_FUNCTION = "audit_stream"
+
+
+def is_function(deployed_name: str, manifest_name: str) -> bool:
+    """Whether a deployed function name (``<project>-<stage>-<manifest name>``) is that manifest's."""
+    return deployed_name == manifest_name or deployed_name.endswith(f"-{manifest_name}")
+
+
+def function_of(failure: dict[str, Any]) -> str | None:
+    """The name of the function whose batch an on-failure record holds (no qualifier), if it says."""
+    arn = (failure.get("requestContext") or {}).get("functionArn")
+    if not isinstance(arn, str) or ":function:" not in arn:
+        return None
+    return arn.split(":function:", 1)[1].split(":", 1)[0]
+
+
 def failure_objects(s3: Any, bucket: str) -> Iterator[str]:
     """Keys of the on-failure records still in the bucket (current versions only: replayed ones are
     deleted)."""
@@ -140,6 +156,11 @@ def replay_object(key: str, stack: Stack, clients: dict[str, Any], dry_run: bool
         records = records_of(failure)
     except (KeyError, TypeError, ValueError) as error:
         report.notes.append(f"not a stream on-failure record with a payload: {error!r}")
+        return report
+    owner = function_of(failure)
+    if owner is not None and not is_function(owner, AUDIT_FUNCTION):
+        # Another stream consumer's batch (webhook_fanout's: scripts/webhook_replay.py replays it).
+        report.notes.append(f"left in place: a batch of {owner}, not of the audit consumer")
         return report
     report.source = "failure-record"
     if failure["DDBStreamBatchInfo"].get("batchSize") not in (None, len(records)):

@@ -146,6 +146,14 @@ module "audit" {
   permissions_boundary = var.permissions_boundary_arn
 }
 
+# Item events (SNS FIFO) that functions/webhook_fanout publishes and queue consumers subscribe to.
+module "events" {
+  source = "./modules/events"
+
+  name_prefix = local.name_prefix
+  kms_key_arn = module.kms.key_arn
+}
+
 module "functions" {
   source = "./modules/functions"
 
@@ -171,6 +179,13 @@ module "functions" {
     audit_delivery_stream = [module.audit.delivery_stream_arn]
     audit_failure_bucket  = [module.audit.failure_bucket_arn]
     audit_failure_records = [module.audit.failure_records_arn]
+    item_events_topic     = [module.events.topic_arn]
+    kms_key               = [module.kms.key_arn]
+  }
+
+  # Topics that queue consumers (manifest events.sqs.topic) subscribe to.
+  topic_arns = {
+    item_events_topic = module.events.topic_arn
   }
 
   # Created after the functions (the API's usage plans need its stage, which needs the functions):
@@ -189,6 +204,11 @@ module "functions" {
     CURSOR_SECRET_ID         = module.cursor_secret.arn
     CURSOR_KEY_CACHE_SECONDS = tostring(local.stage.cursor_key.cache_seconds)
     AUDIT_DELIVERY_STREAM    = module.audit.delivery_stream_name
+    ITEM_EVENTS_TOPIC_ARN    = module.events.topic_arn
+    WEBHOOK_KMS_KEY_ID       = module.kms.key_arn
+    # The stage setting webhooks.allow_loopback_http (local only): http://127.0.0.1 endpoints.
+    WEBHOOK_ALLOW_LOOPBACK_HTTP = tostring(local.stage.webhooks.allow_loopback_http)
+    WEBHOOK_FIRST_RETRY_SECONDS = tostring(local.stage.webhooks.first_retry_seconds)
   }
 
   common_environment = merge({

@@ -117,6 +117,16 @@ output "api_key_values" {
   sensitive = true
 }
 
+output "item_events_topic_arn" {
+  description = "ARN of the item events SNS FIFO topic (every item change, one message group per partner's item)."
+  value       = module.events.topic_arn
+}
+
+output "event_queues" {
+  description = "Each queue consumer's queue and dead-letter queue (name, url, arn, dlq_name, dlq_url), by function: scripts/webhook_replay.py reads them."
+  value       = module.functions.event_queues
+}
+
 output "artifacts" {
   description = "Where Lambda code comes from: bucket (the artifacts bucket) and layer_arn (null when the layer is bundled). `make run`'s hot reload uploads there as a deploy does."
   value = {

@@ -10,7 +10,7 @@ and by resource class (terraform_time.py); results.py turns the figures into row
 
 from typing import Any
 
-from benchmarks.embedded import gateway, make_run, results
+from benchmarks.embedded import gateway, make_run, results, webhooks
 from benchmarks.embedded.results import TITLES
 from benchmarks.embedded.terraform_time import terraform_breakdown
 from benchmarks.sandbox import Log, Sandbox
@@ -46,6 +46,10 @@ def measurements(
         if "embedded" in wanted:
             stack = make_run.stack_document()
             figures = gateway.measure(box, stack, requests_n=requests_n, clients=clients, log=log)
+            partner = gateway.pick_partner(stack)[1]
+            figures["webhooks"] = webhooks.measure(
+                stack, partner["api_key"], n=max(5, requests_n // 10), log=log
+            )
             done["embedded"] = results.embedded_result(figures)
     if "make_run" in wanted:
         try:

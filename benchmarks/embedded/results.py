@@ -74,6 +74,22 @@ def _latency_row(pair: dict[str, Any], pct: str) -> dict[str, Any]:
     }
 
 
+def _webhook_rows(hooks: dict[str, Any], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write's 2xx -> its webhook's arrival, against the same run's POST /items through the gateway."""
+    post = next((p["gateway"] for p in pairs if p["label"].startswith("POST")), {})
+    return [
+        {
+            "name": f"write -> webhook {pct}",
+            "result": f"{hooks[pct]:.0f} ms after the 201 ({hooks['n']} writes)",
+            "reference": f"POST /items {pct} {post.get(pct, 0):.2f} ms",
+            "ratio": f"{hooks[pct] / post[pct]:.0f}x" if post.get(pct) else "",
+            "target": "reported",
+            "met": None,
+        }
+        for pct in ("p50", "p99")
+    ]
+
+
 def embedded_result(figures: dict[str, Any]) -> dict[str, Any]:
     """Measurement 5 from gateway.measure's figures."""
     pairs, throughput, clients = figures["pairs"], figures["throughput"], figures["clients"]
@@ -98,6 +114,8 @@ def embedded_result(figures: dict[str, Any]) -> dict[str, Any]:
             "met": met,
         }
     )
+    if figures.get("webhooks"):
+        rows += _webhook_rows(figures["webhooks"], pairs)
     latency = []
     for pair in pairs:
         latency.append({"name": f"{pair['label']} gateway", **pair["gateway"]})

@@ -37,6 +37,7 @@ class Clients:
         self.streams = make("dynamodbstreams")
         self.lambda_ = make("lambda")
         self._sqs = make("sqs")
+        self.sqs = self._sqs
         self._sns = make("sns")
         self._sts = make("sts")
         self._queue_urls: dict[str, str] = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import inspect
+import json
 import re
 import threading
 from typing import Any
@@ -86,6 +87,55 @@ def _patch_stream_shard() -> None:
 
     add.__wrapped__ = original  # type: ignore[attr-defined]
     shard_cls.add = add
+
+
+class _NoLambdaPush(dict):  # type: ignore[type-arg]
+    """A queue's record of its Lambda mappings that stays empty: moto would otherwise receive the
+    messages itself at every send and push them to Lambda (Docker). event_sources.sqs_queues polls."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        return None
+
+
+def _patch_sqs_lambda_push() -> None:
+    from moto.sqs import models as sqs_models
+
+    queue_cls = sqs_models.Queue
+    require(
+        source_has(queue_cls.__init__, "self.lambda_event_source_mappings")
+        and source_has(sqs_models.Queue.add_message, "lambda_event_source_mappings"),
+        "moto's SQS Queue no longer keeps lambda_event_source_mappings as expected",
+    )
+    original = queue_cls.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.lambda_event_source_mappings = _NoLambdaPush()
+
+    init.__wrapped__ = original  # type: ignore[attr-defined]
+    queue_cls.__init__ = init
+
+
+def _patch_sqs_redrive_policy_format() -> None:
+    """GetQueueAttributes returns RedrivePolicy as compact JSON, as SQS does; moto's spaced JSON made
+    every plan of a queue with a DLQ show a (whitespace) change to ``redrive_policy``."""
+    from moto.sqs import models as sqs_models
+
+    queue_cls = sqs_models.Queue
+    original = queue_cls.attributes
+    require(
+        isinstance(original, property) and source_has(original.fget, "json.dumps(self.redrive_policy)"),
+        "moto's SQS Queue.attributes no longer renders RedrivePolicy as expected",
+    )
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result = original.fget(self)
+        if self.redrive_policy and "RedrivePolicy" in result:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    attributes.__wrapped__ = original.fget  # type: ignore[attr-defined]
+    queue_cls.attributes = property(attributes)
 
 
 def _patch_shard_iterator_pruning() -> None:
@@ -373,5 +423,7 @@ def install() -> None:
         _patch_code_locations()
         _patch_code_route()
         _patch_policy_conditions()
+        _patch_sqs_lambda_push()
+        _patch_sqs_redrive_policy_format()
         _patch_browser_access()
         _installed = True

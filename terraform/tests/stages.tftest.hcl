@@ -44,12 +44,13 @@ run "every_function_stream_and_queue_is_alarmed" {
   assert {
     # Errors and throttles per function; per stream consumer iterator age, stall, on-failure and
     # dropped batches and destination delivery failures; depth per dead-letter queue (one per
-    # asynchronous function); and API 5xx, API p99, DynamoDB throttles, Firehose delivery and
+    # asynchronous function, one per queue consumer); and API 5xx, API p99, DynamoDB throttles, Firehose delivery and
     # freshness, and the audit canary.
     condition = length(module.alarms.alarm_names) == (
       2 * length(local.manifests)
       + 5 * length([for m in values(local.manifests) : m if can(m.events.dynamodb_stream)])
-      + length([for m in values(local.manifests) : m if !can(m.route) && !can(m.authorizer) && !can(m.events.dynamodb_stream)])
+      + length([for m in values(local.manifests) : m if !can(m.route) && !can(m.authorizer) && !can(m.events.dynamodb_stream) && !can(m.events.sqs)])
+      + length([for m in values(local.manifests) : m if can(m.events.sqs)])
       + 6
     )
     error_message = "Alarms: ${jsonencode(module.alarms.alarm_names)}"

@@ -197,6 +197,23 @@ def test_replay_leaves_a_record_it_could_not_deliver_or_read(
     assert sorted(parked()) == sorted([good, bad])
 
 
+def test_replay_leaves_the_webhook_fan_outs_parked_batches_to_their_own_tool(failures: Stack) -> None:
+    """The fan-out's mapping parks its batches in the same bucket; replaying them into the audit log
+    and deleting them would lose the webhook events (scripts/webhook_replay.py replays them)."""
+    stack = failures
+    write(stack, item("a"))
+    records = stream_records_now(stack.stream_arn)
+    record = s3_failure_record(records, stack.stream_arn, records[0]["_shard"])
+    record["requestContext"]["functionArn"] = (
+        "arn:aws:lambda:us-east-1:123456789012:function:items-dev-webhook_fanout:7"
+    )
+    fanout = park(stack, record, key="aws/lambda/uuid-2/shard-1/2026/11/25/f")
+    (report,) = audit_replay.replay(stack, progress=False)
+    assert (report.delivered, report.retired) == (False, False)
+    assert "items-dev-webhook_fanout" in report.notes[0]
+    assert parked() == [fanout] and s3_events() == []
+
+
 def test_a_legacy_queue_record_replays_from_the_stream_and_never_scans_the_table(
     stack: Stack, aws_calls: list[tuple[str, str]]
 ) -> None:

@@ -116,9 +116,12 @@ def test_ready_counts_the_clients_the_code_creates_not_the_mappings():
 
     by_name = {entry.name: services_called(entry) for entry in handler_entries()}
     for name, services in by_name.items():
-        assert "kms" not in services, name
-        if name not in ("audit_stream", "usage", "openapi"):
+        # Only the webhook secrets' functions call KMS themselves (Encrypt, Decrypt of the secret).
+        assert ("kms" in services) == (name in ("put_webhook", "webhook_delivery")), name
+        if name not in ("audit_stream", "usage", "webhook_fanout", "openapi"):
             assert "dynamodb" in services, name  # every item handler (and the authorizer) reads the table
+    if "webhook_fanout" in by_name:
+        assert "sns" in by_name["webhook_fanout"] and "dynamodb" not in by_name["webhook_fanout"]
     if "usage" in by_name:
         assert by_name["usage"] == ["apigateway"]  # GET /usage reads API Gateway's records only
     if "openapi" in by_name:

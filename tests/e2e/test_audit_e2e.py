@@ -62,7 +62,8 @@ def audit(stack: StackInfo) -> Stack:
             EventSourceArn=table.get("LatestStreamArn", "")
         )["EventSourceMappings"]
     ]
-    buckets = [d.split(":::", 1)[1] for d in destinations if d.startswith("arn:aws:s3:::")]
+    # Every consumer of the stream (the audit trail's, the webhook fan-out's) parks in the same bucket.
+    buckets = sorted({d.split(":::", 1)[1] for d in destinations if d.startswith("arn:aws:s3:::")})
     return Stack(
         region=stack.region,
         stage=stack.stage,

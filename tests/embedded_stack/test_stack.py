@@ -71,6 +71,7 @@ def test_stack_document_follows_the_issue_contract():
         "audit_bucket",
         "audit_failure_bucket",
         "dlq_urls",
+        "event_queues",
         "cursor_secret_id",
         "partners",
     }

@@ -126,12 +126,17 @@ def test_the_audit_canary_alarm_fires_on_silence() -> None:
 
 
 def test_the_stream_mapping_retries_and_ages_from_the_replay_design() -> None:
-    (mapping,) = [
-        v for k, v in prod_plan().items() if k.startswith("module.functions.aws_lambda_event_source_mapping")
-    ]
-    assert mapping["maximum_retry_attempts"] == 10
-    assert mapping["maximum_record_age_in_seconds"] == 6 * 3600  # well inside the stream's 24 h
-    assert mapping["metrics_config"][0]["metrics"] == ["EventCount"]
+    # Every consumer of the table's stream (the audit trail's and the webhook fan-out's).
+    mappings = {
+        k: v
+        for k, v in prod_plan().items()
+        if k.startswith("module.functions.aws_lambda_event_source_mapping.dynamodb_stream")
+    }
+    assert any('["audit_stream"]' in k for k in mappings), sorted(mappings)
+    for mapping in mappings.values():
+        assert mapping["maximum_retry_attempts"] == 10
+        assert mapping["maximum_record_age_in_seconds"] == 6 * 3600  # well inside the stream's 24 h
+        assert mapping["metrics_config"][0]["metrics"] == ["EventCount"]
 
 
 # --- the applied `local` stage ------------------------------------------------------------------
@@ -187,7 +192,11 @@ def test_applied_mapping_parks_failures_in_the_failure_bucket_writable_by_the_co
     assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (10, 21600)
     role = boto3_client("iam").get_role(RoleName=outputs["functions"]["audit_stream"]["role_name"])["Role"]
     policy = json.loads(boto3_client("s3").get_bucket_policy(Bucket=failures)["Policy"])
-    assert _writers(policy) == [role["Arn"]]
+    # The stream consumers whose mappings park batches there, and no one else: the audit consumer and
+    # the webhook fan-out (each replayed by its own tool).
+    fanout_role = outputs["functions"]["webhook_fanout"]["role_name"]
+    fanout = boto3_client("iam").get_role(RoleName=fanout_role)["Role"]
+    assert sorted(_writers(policy)) == sorted([role["Arn"], fanout["Arn"]])
     key = "aws/lambda/x/shard/2026/01/01/2026-01-01T00.00.00-x"
     assert _status(lambda: boto3_client("s3").put_object(Bucket=failures, Key=key, Body=b"{}")) == 403
     consumer = _as_role(role["Arn"])

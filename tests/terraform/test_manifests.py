@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = {p.parent.name: json.loads(p.read_text()) for p in sorted(ROOT.glob("functions/*/function.json"))}
 ROOT_MAIN = (ROOT / "terraform" / "main.tf").read_text()
 # Statements every function gets besides its manifest's (see terraform/modules/functions/main.tf).
-BASELINE_SIDS = {"Logs", "XRay", "KmsViaServices", "AsyncDlq"}
+BASELINE_SIDS = {"Logs", "XRay", "KmsViaServices", "AsyncDlq", "OwnQueue"}
 
 
 def _terraform_map(name: str) -> set[str]:
@@ -94,6 +94,8 @@ def _resolve(outputs: dict, symbol: str) -> list[str]:
         ],
         "audit_failure_bucket": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}"],
         "audit_failure_records": [f"arn:aws:s3:::{outputs['audit_failure_bucket']}/aws/lambda/*"],
+        "kms_key": [outputs["kms_key_arn"]],
+        "item_events_topic": [outputs["item_events_topic_arn"]],
     }
     return resolved[symbol]
 
@@ -206,7 +208,8 @@ def _leading_keys(permission: dict) -> list[str]:
     """The dynamodb:LeadingKeys values a manifest permission's IAM condition confines it to."""
     return [
         value
-        for keys in permission.get("condition", {}).values()
+        for operator, keys in permission.get("condition", {}).items()
+        if "Not" not in operator  # the keys it may use, not those shut out
         for value in keys.get("dynamodb:LeadingKeys", [])
     ]
 
@@ -218,7 +221,17 @@ def test_leading_keys_confine_functions_outside_partner_data() -> None:
     patterns = {
         k for m in MANIFESTS.values() for permission in m["permissions"] for k in _leading_keys(permission)
     }
-    assert patterns and not any(p.startswith("P#") for p in patterns), patterns
+    # Inside the partner space only the webhook registration (P#<partner>#WEBHOOK), and never an
+    # item: an item whose id is WEBHOOK has the key P#<partner>#I#WEBHOOK, which the negated
+    # condition shuts out (partner names never contain #).
+    webhook = {"P#*#WEBHOOK"}
+    assert patterns and not any(p.startswith("P#") for p in patterns - webhook), patterns
+    for m in MANIFESTS.values():
+        for permission in m["permissions"]:
+            if webhook & set(_leading_keys(permission)):
+                assert permission["condition"]["ForAllValues:StringNotLike"] == {
+                    "dynamodb:LeadingKeys": ["P#*#I#*"]
+                }
     (authorizer,) = [m for m in MANIFESTS.values() if "authorizer" in m]
     assert "route" not in authorizer
     assert _leading_keys(authorizer["permissions"][0]) == [f"{spec['api_key_record']['pk_prefix']}*"]

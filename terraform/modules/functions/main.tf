@@ -18,6 +18,7 @@ locals {
       permissions = try(m.permissions, [])
       route       = try(m.route, null)
       stream      = try(m.events.dynamodb_stream, null)
+      sqs         = try(m.events.sqs, null)
       schedule    = try(m.events.schedule, null)
       authorizer  = try(m.authorizer, null)
       # Neither behind the API (a route or its authorizer: synchronous) nor fed by a stream mapping
@@ -25,7 +26,7 @@ locals {
       # queue and an event invoke config whose on-failure destination it is (Lambda's DeadLetterConfig
       # carries only the event; the destination gets the whole invocation record, and moto stores no
       # DeadLetterConfig).
-      async = try(m.route, null) == null && try(m.authorizer, null) == null && try(m.events.dynamodb_stream, null) == null
+      async = try(m.route, null) == null && try(m.authorizer, null) == null && try(m.events.dynamodb_stream, null) == null && try(m.events.sqs, null) == null
       reserved = try(var.concurrency.overrides[name].reserved_concurrency, null) != null ? (
         var.concurrency.overrides[name].reserved_concurrency
       ) : var.concurrency.defaults.reserved_concurrency
@@ -63,8 +64,21 @@ locals {
     for k, _ in local.async_functions : k => "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-${k}-dlq"
   }
   stream_functions = { for k, f in local.functions : k => f if f.stream != null }
-  scheduled        = { for k, f in local.functions : k => f if f.schedule != null }
-  provisioned      = { for k, f in local.functions : k => f if f.provisioned > 0 }
+  # Queue consumers (manifest events.sqs): each gets its own queue (FIFO when the manifest says so),
+  # subscribed to the named topic, with a dead-letter queue after max_receive_count receives. ARNs
+  # are precomputed for the same reason as the async DLQs'.
+  sqs_functions = { for k, f in local.functions : k => f if f.sqs != null }
+  sqs_queue_names = {
+    for k, f in local.sqs_functions : k => "${var.name_prefix}-${k}${try(f.sqs.fifo, false) ? ".fifo" : ""}"
+  }
+  sqs_dlq_names = {
+    for k, f in local.sqs_functions : k => "${var.name_prefix}-${k}-dlq${try(f.sqs.fifo, false) ? ".fifo" : ""}"
+  }
+  sqs_queue_arns = {
+    for k, n in local.sqs_queue_names : k => "arn:${data.aws_partition.this.partition}:sqs:${local.region}:${local.account_id}:${n}"
+  }
+  scheduled   = { for k, f in local.functions : k => f if f.schedule != null }
+  provisioned = { for k, f in local.functions : k => f if f.provisioned > 0 }
 
   # Permissions on resources that exist only after the API does (its usage plans) go into a second
   # inline policy that the function does not wait for; anything else must be a known resource.
@@ -90,7 +104,7 @@ locals {
     for k, f in local.functions : k => sort(distinct(concat(
       ["lambda.${local.region}.amazonaws.com"],
       flatten([for p in f.permissions : [for a in p.actions : "${split(":", a)[0]}.${local.region}.amazonaws.com"]]),
-      f.async ? ["sqs.${local.region}.amazonaws.com"] : [],
+      f.async || f.sqs != null ? ["sqs.${local.region}.amazonaws.com"] : [],
     )))
   }
 }
@@ -160,6 +174,16 @@ resource "aws_iam_role_policy" "this" {
           Effect   = "Allow"
           Action   = ["sqs:SendMessage"]
           Resource = local.async_dlq_arns[each.key]
+        }
+      ] : [],
+      # What Lambda's SQS poller needs (with the function's role), and what the consumer itself calls
+      # to back a failed message off (GetQueueUrl, ChangeMessageVisibility): its own queue only.
+      each.value.sqs != null ? [
+        {
+          Sid      = "OwnQueue"
+          Effect   = "Allow"
+          Action   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+          Resource = local.sqs_queue_arns[each.key]
         }
       ] : [],
     )
@@ -376,4 +400,77 @@ resource "aws_lambda_permission" "schedule" {
   qualifier     = aws_lambda_alias.live[each.key].name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[each.key].arn
+}
+
+# Queue consumers (manifest events.sqs): dead-letter queue, queue (redrive after max_receive_count,
+# a policy admitting only the manifest's topic), the topic's subscription with raw delivery, and the
+# event source mapping (partial batch responses when the manifest asks for them).
+resource "aws_sqs_queue" "events_dlq" {
+  for_each = local.sqs_functions
+
+  name                      = local.sqs_dlq_names[each.key]
+  fifo_queue                = try(each.value.sqs.fifo, false)
+  message_retention_seconds = var.dlq_retention_seconds
+  kms_master_key_id         = var.kms_key_arn
+}
+
+resource "aws_sqs_queue" "events" {
+  for_each = local.sqs_functions
+
+  name                       = local.sqs_queue_names[each.key]
+  fifo_queue                 = try(each.value.sqs.fifo, false)
+  visibility_timeout_seconds = each.value.sqs.visibility_timeout_seconds
+  message_retention_seconds  = each.value.sqs.message_retention_seconds
+  kms_master_key_id          = var.kms_key_arn
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.events_dlq[each.key].arn
+    maxReceiveCount     = each.value.sqs.max_receive_count
+  })
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "TopicSendsHere"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = local.sqs_queue_arns[each.key]
+      Condition = { ArnEquals = { "aws:SourceArn" = var.topic_arns[each.value.sqs.topic] } }
+    }]
+  })
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.topic_arns), each.value.sqs.topic)
+      error_message = "${each.key}: events.sqs.topic ${each.value.sqs.topic} is not one of ${join(", ", keys(var.topic_arns))}."
+    }
+    precondition {
+      # Lambda refuses a mapping whose queue hides messages for less than the function may run.
+      condition     = each.value.sqs.visibility_timeout_seconds >= each.value.timeout
+      error_message = "${each.key}: the queue's visibility timeout must be at least the function's timeout."
+    }
+    postcondition {
+      condition     = self.arn == local.sqs_queue_arns[each.key]
+      error_message = "The queue's ARN is ${self.arn}, not the ${local.sqs_queue_arns[each.key]} that the role policy names."
+    }
+  }
+}
+
+resource "aws_sns_topic_subscription" "events" {
+  for_each = local.sqs_functions
+
+  topic_arn            = var.topic_arns[each.value.sqs.topic]
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.events[each.key].arn
+  raw_message_delivery = true
+}
+
+resource "aws_lambda_event_source_mapping" "sqs" {
+  for_each = local.sqs_functions
+
+  event_source_arn        = aws_sqs_queue.events[each.key].arn
+  function_name           = aws_lambda_function.this[each.key].qualified_arn
+  batch_size              = try(each.value.sqs.batch_size, 10)
+  function_response_types = try(each.value.sqs.function_response_types, [])
+
+  depends_on = [aws_iam_role_policy.this]
 }

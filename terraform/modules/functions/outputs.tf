@@ -51,13 +51,29 @@ output "stream_function_names" {
 }
 
 output "dlq_urls" {
-  description = "URL of each asynchronous function's dead-letter queue, by queue name."
-  value       = { for k, q in aws_sqs_queue.async_dlq : q.name => q.url }
+  description = "URL of each dead-letter queue (asynchronous functions' and queue consumers'), by queue name."
+  value = merge(
+    { for k, q in aws_sqs_queue.async_dlq : q.name => q.url },
+    { for k, q in aws_sqs_queue.events_dlq : q.name => q.url },
+  )
 }
 
 output "dlq_names" {
-  description = "Names of the asynchronous functions' dead-letter queues."
-  value       = [for q in aws_sqs_queue.async_dlq : q.name]
+  description = "Names of every dead-letter queue (asynchronous functions' and queue consumers')."
+  value       = concat([for q in aws_sqs_queue.async_dlq : q.name], [for q in aws_sqs_queue.events_dlq : q.name])
+}
+
+output "event_queues" {
+  description = "Each queue consumer's queue, by manifest name: name, url, arn, dlq_name, dlq_url."
+  value = {
+    for k, q in aws_sqs_queue.events : k => {
+      name     = q.name
+      url      = q.url
+      arn      = q.arn
+      dlq_name = aws_sqs_queue.events_dlq[k].name
+      dlq_url  = aws_sqs_queue.events_dlq[k].url
+    }
+  }
 }
 
 output "event_source_mapping_uuids" {

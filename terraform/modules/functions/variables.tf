@@ -97,3 +97,9 @@ variable "permissions_boundary" {
   type        = string
   default     = null
 }
+
+variable "topic_arns" {
+  description = "SNS topics that queue consumers (manifest events.sqs.topic) subscribe to, by symbolic name."
+  type        = map(string)
+  default     = {}
+}

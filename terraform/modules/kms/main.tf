@@ -52,6 +52,19 @@ resource "aws_kms_key" "this" {
           StringLike   = { "kms:EncryptionContext:aws:sns:topicArn" = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}-*" }
         }
       },
+      # The stage's topics (the item events topic) deliver to queues encrypted with this key: SNS
+      # needs a data key for each message it sends. Held to this account's topics of this stage.
+      {
+        Sid       = "TopicsDeliverToEncryptedQueues"
+        Effect    = "Allow"
+        Principal = { Service = "sns.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}-*" }
+        }
+      },
     ]
   })
 }

@@ -84,6 +84,10 @@ variable "settings" {
       cache_seconds        = number
       recovery_window_days = number
     })
+    webhooks = optional(object({
+      allow_loopback_http = optional(bool, false)
+      first_retry_seconds = optional(number, 30)
+    }), {})
     slo = optional(object({
       availability_percent = number
       latency_ms           = number

@@ -49,6 +49,18 @@ def test_layer_location_is_served_too(aws):
     assert content["CodeSha256"] == published["Content"]["CodeSha256"]
 
 
+def test_a_redrive_policy_reads_back_as_compact_json_as_sqs_returns_it(aws):
+    import json
+
+    sqs = aws("sqs")
+    dlq = sqs.create_queue(QueueName="redrive-format-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 14}, separators=(",", ":"))
+    url = sqs.create_queue(QueueName="redrive-format", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert got["RedrivePolicy"] == policy  # what Terraform's jsonencode wrote: no perpetual diff
+
+
 BROWSER_REQUESTS = [
     # A CORS preflight, as a page's fetch() of the DynamoDB API would send first.
     (
