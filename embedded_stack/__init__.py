@@ -14,7 +14,8 @@ One subpackage for each part of AWS it stands in for (each ``__init__`` lists it
 - ``apigateway``: API Gateway REST's data plane (``server``, ``pipeline``: keys, usage plans,
   validators, MOCK integrations; ``events``: the one builder of Lambda proxy events).
 - ``stack`` / ``__main__``: `make run`, i.e. ``python -m embedded_stack [--ready-file PATH]
-  [--no-reload]``; ``start_stack()`` for tests and benchmarks.
+  [--no-reload]``; ``start_stack()`` for tests and benchmarks; ``stack_info``: the `.local/stack.json`
+  document and the banner.
 - ``reload``: the hot reload of `make run` (a saved file deployed as a deploy would, checked first);
   ``tail``: `make logs FN=<function>`.
 

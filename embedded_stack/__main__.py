@@ -21,7 +21,8 @@ from pathlib import Path
 from types import FrameType
 
 from embedded_stack.reload import RELOAD_NOTE, Reloader
-from embedded_stack.stack import banner, start_stack
+from embedded_stack.stack import start_stack
+from embedded_stack.stack_info import banner
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from benchmarks.embedded import gateway, make_run, results
 
 
 def _banner(total_s: float, terraform_s: float) -> str:
-    from embedded_stack.stack import banner
+    from embedded_stack.stack_info import banner
 
     info = {
         "stage": "local",

@@ -227,7 +227,7 @@ def from_terraform(target: str) -> StackInfo:
     """A deployed stage (AWS or LocalStack) described by its Terraform outputs."""
     workspace = os.environ.get("E2E_WORKSPACE", "localstack" if target == "localstack" else "dev")
     outputs = _terraform_outputs(target, workspace)
-    from embedded_stack.stack import stack_document  # the same reading of the outputs as stack.json
+    from embedded_stack.stack_info import stack_document  # the same reading of the outputs as stack.json
 
     partners = stack_document(outputs, outputs["api_url"], "")["partners"]
     endpoint = None

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from embedded_stack.stack import banner, stack_document
+from embedded_stack.stack_info import banner, stack_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
